@@ -1,0 +1,61 @@
+"""Service settings: one class, read from the environment with the prefix NNSERVE_."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Tests build `Settings(models_dir=...)` directly."""
+
+    model_config = SettingsConfigDict(env_prefix="NNSERVE_", extra="ignore")
+
+    models_dir: Path = Path("models")
+    """Model repository: models/<name>/<version>/{card.json, model.onnx, step.onnx}."""
+
+    host: str = "127.0.0.1"
+    """Address `python -m service` binds (the container sets 0.0.0.0)."""
+
+    port: int = Field(default=8000, ge=1, le=65535)
+    """Port `python -m service` listens on."""
+
+    workers: int = Field(default=1, ge=1, le=64)
+    """uvicorn worker processes started by `python -m service`."""
+
+    providers: Literal["auto", "cpu", "cuda"] = "auto"
+    """onnxruntime execution provider: auto (CUDA when available, else CPU), cpu, or cuda
+    (strict: refuse to start when CUDA is unavailable)."""
+
+    intra_op_num_threads: int = Field(default=1, ge=0)
+    """onnxruntime threads inside one operator (0 lets onnxruntime choose)."""
+
+    inter_op_num_threads: int = Field(default=1, ge=0)
+    """onnxruntime threads across independent operators (0 lets onnxruntime choose)."""
+
+    default_model: str = "mnist-mlp"
+    """Model used by POST /predict when the request names none."""
+
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    """Largest request body accepted, counted as it streams in (413 above it)."""
+
+    max_image_pixels: int = Field(default=25_000_000, ge=1)
+    """Largest decoded image, in pixels (413 above it: decompression bombs)."""
+
+    max_batch_size: int = Field(default=1024, ge=1)
+    """Largest batch accepted by the inference endpoints."""
+
+    max_gradient_steps: int = Field(default=1000, ge=1)
+    """Most steps one gradient-step request may run."""
+
+    max_learning_rate: float = Field(default=10.0, gt=0)
+    """Largest learning rate a gradient-step request may use."""
+
+    max_gradient_batch: int = Field(default=1024, ge=1)
+    """Most rows of x one gradient-step request may send."""
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Log level of the service's JSON logs."""
