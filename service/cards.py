@@ -153,7 +153,8 @@ def verify_files(version_dir: Path, card: ModelCard) -> list[str]:
         if not path.is_file():
             problems.append(f"{role} file {entry.path} is missing")
         elif path.stat().st_size != entry.bytes:
-            problems.append(f"{role} file {entry.path} has {path.stat().st_size} bytes, card says {entry.bytes}")
+            size = path.stat().st_size
+            problems.append(f"{role} file {entry.path} has {size} bytes, card says {entry.bytes}")
         elif sha256_file(path) != entry.sha256:
             problems.append(f"{role} file {entry.path} does not match its sha256 in the card")
     return problems

@@ -1,0 +1,24 @@
+"""`python -m service`: run the app under uvicorn with host, port and workers from Settings."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from service.config import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=30,
+    )
+
+
+if __name__ == "__main__":
+    main()
