@@ -59,3 +59,13 @@ class Settings(BaseSettings):
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level of the service's JSON logs."""
+
+    batch_max_size: int = Field(default=64, ge=1)
+    """Dynamic batching: most rows one gathered session.run carries (capped by max_batch_size);
+    a single request larger than this runs alone."""
+
+    batch_max_wait_us: int = Field(default=200, ge=0)
+    """Dynamic batching: 0 turns it off (one session.run per request). Otherwise a request that
+    finds the model idle runs at once (no added latency under light load), requests arriving
+    while a run is busy are gathered into the next one, and that next batch may linger up to
+    this many microseconds for stragglers while it is smaller than batch_max_size."""

@@ -1,0 +1,183 @@
+"""Dynamic batching: concurrent requests for one model gathered into one `session.run`.
+
+A request is checked against the graph before it joins the queue, so a malformed one fails
+alone and never poisons a batch. When nothing is running the request is dispatched at once:
+under light load batching adds no wait. While a batch runs in its worker thread, new requests
+queue up; when it finishes, the queue becomes the next batch (up to `max_size` rows),
+optionally after lingering up to `max_wait_us` for stragglers. The rows of each output are
+then sliced back to the requests they came from, in order.
+
+    request ─ check ─▶ queue ─▶ [idle? dispatch now] ─▶ thread: concatenate → run → split
+                          ▲                                          │
+                          └──── next batch when this one is done ◀───┘
+
+Everything but the run happens on the event loop thread, in plain callbacks (no tasks), so a
+client that disconnects only cancels its own future, never the batch it is part of.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.errors import BadRequest
+from service.runtime import Runtime
+
+Tensors = dict[str, np.ndarray]
+
+
+@dataclass
+class _Pending:
+    """One request waiting for its share of a batch."""
+
+    feeds: Tensors
+    outputs: list[str] | None
+    rows: int
+    future: asyncio.Future[Tensors] = field(repr=False)
+
+
+def batchable(runtime: Runtime) -> bool:
+    """True when every input and output has a dynamic batch axis first and fixed dims after it,
+    so requests can be stacked along axis 0 and their outputs split the same way."""
+    tensors = [*runtime.inputs, *runtime.outputs]
+    return all(
+        len(info.shape) >= 1 and info.shape[0] < 0 and all(d >= 0 for d in info.shape[1:])
+        for info in tensors
+    )
+
+
+def batch_rows(feeds: Tensors) -> int:
+    """The batch size every input agrees on; BadRequest when they disagree."""
+    sizes = {array.shape[0] for array in feeds.values()}
+    if len(sizes) != 1:
+        raise BadRequest(f"inputs disagree on the batch size: {sorted(sizes)}")
+    return int(sizes.pop())
+
+
+def check_outputs(runtime: Runtime, outputs: list[str]) -> None:
+    """BadRequest for an output name the graph does not have."""
+    known = runtime.output_names()
+    for name in outputs:
+        if name not in known:
+            raise BadRequest(f"unknown output {name!r}; the model has {known}")
+
+
+def run_batch(runtime: Runtime, batch: list[_Pending]) -> list[Tensors | Exception]:
+    """Blocking, in the worker thread: one run for the whole batch, split back per request.
+    Should the stacked run fail anyway, each request runs alone, so only its culprit fails."""
+    if len(batch) > 1:
+        try:
+            return _run_stacked(runtime, batch)
+        except Exception:  # any failure: run them one by one, below
+            pass
+    return [_run_alone(runtime, pending) for pending in batch]
+
+
+def _run_stacked(runtime: Runtime, batch: list[_Pending]) -> list[Tensors | Exception]:
+    names = _union(runtime, batch)
+    stacked = {name: np.concatenate([p.feeds[name] for p in batch]) for name in batch[0].feeds}
+    values = runtime.session.run(names, stacked)  # every feed was checked before queueing
+    results: list[Tensors | Exception] = []
+    start = 0
+    for pending in batch:
+        stop = start + pending.rows
+        wanted = names if pending.outputs is None else pending.outputs
+        results.append(
+            {n: v[start:stop] for n, v in zip(names, values, strict=True) if n in wanted}
+        )
+        start = stop
+    return results
+
+
+def _run_alone(runtime: Runtime, pending: _Pending) -> Tensors | Exception:
+    try:
+        return runtime.run(pending.feeds, pending.outputs)
+    except Exception as exc:  # handed to that request's future, raised in its handler
+        return exc
+
+
+def _union(runtime: Runtime, batch: list[_Pending]) -> list[str]:
+    """Every output some request of the batch asked for (all when one asked for none)."""
+    if any(p.outputs is None for p in batch):
+        return runtime.output_names()
+    wanted = {name for p in batch for name in p.outputs or ()}
+    return [name for name in runtime.output_names() if name in wanted]
+
+
+class Batcher:
+    """Gathers concurrent `infer` calls on one runtime into shared runs, one batch at a time."""
+
+    def __init__(self, runtime: Runtime, max_size: int, max_wait_us: int) -> None:
+        self.runtime = runtime
+        self.max_size = max(1, min(max_size, runtime.max_batch_size))
+        self.max_wait = max_wait_us / 1e6
+        self._queue: deque[_Pending] = deque()
+        self._busy = False
+        self._linger: asyncio.TimerHandle | None = None
+        self.runs = 0
+        """session.run calls so far (each serving one batch)."""
+        self.largest = 0
+        """Most rows one run has carried."""
+
+    async def infer(self, feeds: Tensors, outputs: list[str] | None = None) -> Tensors:
+        """Check `feeds`, queue them, and await their rows of the next batch's outputs."""
+        self.runtime.check(feeds)
+        if outputs is not None:
+            check_outputs(self.runtime, outputs)
+        loop = asyncio.get_running_loop()
+        pending = _Pending(feeds, outputs, batch_rows(feeds), loop.create_future())
+        self._queue.append(pending)
+        if not self._busy:
+            self._dispatch()
+        elif self._linger is not None and self._queued_rows() >= self.max_size:
+            self._linger.cancel()
+            self._dispatch()
+        return await pending.future
+
+    def _queued_rows(self) -> int:
+        return sum(p.rows for p in self._queue)
+
+    def _take(self) -> list[_Pending]:
+        """The oldest requests that fit in max_size rows (always at least one)."""
+        batch = [self._queue.popleft()]
+        rows = batch[0].rows
+        while self._queue and rows + self._queue[0].rows <= self.max_size:
+            rows += self._queue[0].rows
+            batch.append(self._queue.popleft())
+        return batch
+
+    def _dispatch(self) -> None:
+        self._busy, self._linger = True, None
+        batch = self._take()
+        self.runs += 1
+        self.largest = max(self.largest, sum(p.rows for p in batch))
+        loop = asyncio.get_running_loop()
+        running = loop.run_in_executor(None, run_batch, self.runtime, batch)
+        running.add_done_callback(lambda done: self._deliver(batch, done))
+
+    def _deliver(
+        self, batch: list[_Pending], done: asyncio.Future[list[Tensors | Exception]]
+    ) -> None:
+        """On the loop: hand each request its result, then start the next batch."""
+        outcome = done.exception()
+        results = [outcome] * len(batch) if outcome else done.result()
+        for pending, result in zip(batch, results, strict=True):
+            if pending.future.done():  # its client went away
+                continue
+            if isinstance(result, BaseException):
+                pending.future.set_exception(result)
+            else:
+                pending.future.set_result(result)
+        self._next()
+
+    def _next(self) -> None:
+        if not self._queue:
+            self._busy = False
+        elif self.max_wait > 0 and self._queued_rows() < self.max_size:
+            loop = asyncio.get_running_loop()
+            self._linger = loop.call_later(self.max_wait, self._dispatch)
+        else:
+            self._dispatch()
