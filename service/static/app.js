@@ -1,0 +1,30 @@
+// Entry point of the page: the models line in the header, then the two demos.
+
+import { getJson } from "./api.js";
+import { setupDescent } from "./descent.js";
+import { setupDraw } from "./draw.js";
+
+async function showModels() {
+  const line = document.getElementById("models-status");
+  try {
+    const answer = await getJson("/v1/models");
+    const models = answer.models ?? answer;
+    line.replaceChildren("Models: ");
+    models.forEach((model, i) => {
+      const span = document.createElement("span");
+      span.textContent = `${model.name} v${model.version}`;
+      if (!model.ready) {
+        span.className = "down";
+        span.textContent += ` (not ready${model.reason ? `: ${model.reason}` : ""})`;
+      }
+      line.append(span, i < models.length - 1 ? ", " : "");
+    });
+  } catch (err) {
+    line.textContent = `Could not list the models: ${err.describe ? err.describe() : err}`;
+    line.classList.add("down");
+  }
+}
+
+setupDraw();
+setupDescent();
+showModels();

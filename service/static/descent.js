@@ -1,0 +1,174 @@
+// Watch gradient descent: Step / Run / Reset drive POST /v1/models/{name}/gradient-step and
+// draw what it returns. The page keeps the parameters between calls (the endpoint is
+// stateless) and sends them back, so each call continues where the last one stopped.
+
+import { clearError, postJson, showError } from "./api.js";
+import { drawLoss } from "./loss.js";
+import { formatNumber } from "./plot.js";
+import { PROBLEMS, describeText } from "./problems.js";
+
+const MAX_RUN_CALLS = 500; // Run stops by itself after this many calls
+const RUN_PAUSE_MS = 60; // time to see each frame while running
+
+export function setupDescent() {
+  const el = (id) => document.getElementById(id);
+  const ui = {
+    problem: el("problem"), lr: el("lr"), steps: el("steps"), init: el("init"),
+    step: el("step"), run: el("run"), reset: el("reset"),
+    view: el("view"), loss: el("loss"), note: el("problem-note"), caption: el("view-caption"),
+    statSteps: el("stat-steps"), statLoss: el("stat-loss"), statParams: el("stat-params"),
+    status: el("descent-status"), error: el("descent-error"),
+  };
+  const state = { seed: 0, running: false };
+
+  ui.problem.addEventListener("change", () => choose(ui, state, true));
+  ui.step.addEventListener("click", () => step(ui, state));
+  ui.run.addEventListener("click", () => (state.running ? stop(ui, state) : run(ui, state)));
+  ui.reset.addEventListener("click", () => {
+    state.seed += 1; // a fresh random start each time
+    reset(ui, state);
+  });
+  ui.init.addEventListener("change", () => reset(ui, state));
+  choose(ui, state, true);
+}
+
+async function choose(ui, state, applyDefaults) {
+  stop(ui, state);
+  const problem = PROBLEMS[ui.problem.value];
+  state.problem = problem;
+  if (applyDefaults) {
+    ui.lr.value = String(problem.defaults.lr);
+    ui.steps.value = String(problem.defaults.steps);
+  }
+  ui.note.textContent = problem.note;
+  ui.caption.textContent = problem.caption;
+  reset(ui, state);
+  setBusy(ui, true);
+  try {
+    await problem.prepare();
+    clearError(ui.error);
+    redraw(ui, state);
+  } catch (err) {
+    showError(ui.error, err);
+  } finally {
+    setBusy(ui, false);
+  }
+}
+
+function reset(ui, state) {
+  stop(ui, state);
+  Object.assign(state, { params: null, history: [], losses: [], total: 0, diverged: false });
+  setStatus(ui, "", "Press Step or Run.");
+  clearError(ui.error);
+  redraw(ui, state);
+}
+
+function request(ui, state) {
+  const body = {
+    ...state.problem.body(),
+    learning_rate: Number(ui.lr.value),
+    steps: Math.trunc(Number(ui.steps.value)),
+    l2: 0,
+  };
+  // The first call starts from `init`; later calls continue from what came back.
+  if (state.params) body.parameters = state.params;
+  else Object.assign(body, { init: ui.init.value, seed: state.seed });
+  return body;
+}
+
+async function step(ui, state) {
+  if (state.diverged || ui.step.dataset.busy) return false;
+  setBusy(ui, true);
+  try {
+    const url = `/v1/models/${encodeURIComponent(state.problem.name)}/gradient-step`;
+    const answer = await postJson(url, request(ui, state));
+    clearError(ui.error);
+    absorb(ui, state, answer);
+    return !answer.diverged && !answer.converged;
+  } catch (err) {
+    showError(ui.error, err);
+    return false;
+  } finally {
+    setBusy(ui, false);
+  }
+}
+
+function absorb(ui, state, answer) {
+  const losses = (answer.losses ?? []).map((v) => (v === null ? NaN : Number(v)));
+  state.losses.push(...losses);
+  state.total += answer.steps ?? losses.length;
+  state.params = answer.parameters;
+  state.history.push(answer.parameters);
+  state.diverged = Boolean(answer.diverged);
+  redraw(ui, state);
+  const lr = ui.lr.value;
+  if (answer.diverged) {
+    setStatus(ui, "diverged", `Diverged: at learning rate ${lr} the loss blew up to ` +
+      "infinity/NaN. Showing the last finite parameters; press Reset and try a smaller rate.");
+  } else if (answer.converged) {
+    setStatus(ui, "converged", `Converged after ${state.total} steps.`);
+  } else if (losses.length > 1 && losses.at(-1) > losses[0]) {
+    setStatus(ui, "rising", `The loss is rising at learning rate ${lr}: it is too large ` +
+      "and the steps overshoot; this will diverge.");
+  } else {
+    setStatus(ui, "descending", "Descending.");
+  }
+}
+
+async function run(ui, state) {
+  state.running = true;
+  ui.run.textContent = "Stop";
+  ui.run.classList.add("running");
+  for (let call = 0; call < MAX_RUN_CALLS && state.running; call++) {
+    if (!(await step(ui, state))) break;
+    await new Promise((resolve) => setTimeout(resolve, RUN_PAUSE_MS));
+  }
+  stop(ui, state);
+}
+
+function stop(ui, state) {
+  state.running = false;
+  ui.run.textContent = "Run";
+  ui.run.classList.remove("running");
+}
+
+function setBusy(ui, busy) {
+  if (busy) ui.step.dataset.busy = "1";
+  else delete ui.step.dataset.busy;
+}
+
+function setStatus(ui, kind, text) {
+  ui.status.textContent = text;
+  ui.status.dataset.state = kind;
+  ui.status.className = `status ${kind === "diverged" || kind === "rising" ? "bad" : ""}` +
+    `${kind === "converged" ? "good" : ""}`;
+}
+
+function redraw(ui, state) {
+  const problem = state.problem;
+  const ready = problem.name !== "quadratic-bowl" || problem.grid;
+  if (ready) problem.draw(ui.view, state.history);
+  drawLoss(ui.loss, state.losses, state.diverged);
+  ui.statSteps.textContent = String(state.total);
+  ui.statSteps.dataset.value = String(state.total);
+  const last = state.losses.filter(Number.isFinite).at(-1);
+  ui.statLoss.textContent = last === undefined ? "-" : formatNumber(last, 6);
+  ui.statLoss.dataset.value = last === undefined ? "" : String(last);
+  showParams(ui.statParams, state.params ? problem.describe(state.params) : []);
+}
+
+function showParams(element, rows) {
+  element.replaceChildren();
+  if (rows.length === 0) {
+    element.textContent = "-";
+    return;
+  }
+  describeText(rows).forEach((text, i) => {
+    const span = document.createElement("span");
+    span.className = "param";
+    span.dataset.name = rows[i][0];
+    span.dataset.value = String(rows[i][2]);
+    span.textContent = i < rows.length - 1 ? `${text},  ` : text;
+    element.append(span);
+  });
+}

@@ -1,0 +1,214 @@
+// Draw a digit: a pointer-driven pad (mouse, touch, pen) whose PNG goes to POST /predict
+// when a stroke ends; an image file can be dropped or chosen instead.
+
+import { clearError, postFile, showError } from "./api.js";
+
+const INK_WIDTH = 20; // about the stroke width of an MNIST digit drawn at 10x scale
+
+export function setupDraw() {
+  const pad = document.getElementById("pad");
+  const ctx = pad.getContext("2d");
+  const view = {
+    digit: document.getElementById("digit"),
+    bars: document.getElementById("bars"),
+    seen: document.getElementById("seen"),
+    meta: document.getElementById("predict-meta"),
+    error: document.getElementById("predict-error"),
+    model: document.getElementById("predict-model"),
+  };
+  const state = { drawing: false, last: null, ticket: 0, source: null };
+
+  buildBars(view.bars);
+  clearPad(ctx, pad);
+
+  pad.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    pad.setPointerCapture(event.pointerId);
+    state.drawing = true;
+    state.last = padPoint(pad, event);
+    dot(ctx, state.last);
+  });
+  pad.addEventListener("pointermove", (event) => {
+    if (!state.drawing) return;
+    const point = padPoint(pad, event);
+    segment(ctx, state.last, point);
+    state.last = point;
+  });
+  const endStroke = () => {
+    if (!state.drawing) return;
+    state.drawing = false;
+    state.source = null; // the pad itself is what gets predicted now
+    pad.toBlob((blob) => predict(blob, "digit.png", view, state), "image/png");
+  };
+  pad.addEventListener("pointerup", endStroke);
+  pad.addEventListener("pointercancel", endStroke);
+
+  document.getElementById("clear").addEventListener("click", () => {
+    clearPad(ctx, pad);
+    state.source = null;
+    state.ticket += 1; // an answer still in flight belongs to the old drawing
+    resetResult(view);
+  });
+  view.model.addEventListener("change", () => repredict(pad, view, state));
+  setupFileInput(pad, ctx, view, state);
+}
+
+function padPoint(pad, event) {
+  const box = pad.getBoundingClientRect();
+  return {
+    x: ((event.clientX - box.left) * pad.width) / box.width,
+    y: ((event.clientY - box.top) * pad.height) / box.height,
+  };
+}
+
+function dot(ctx, p) {
+  ctx.beginPath();
+  ctx.arc(p.x, p.y, INK_WIDTH / 2, 0, 2 * Math.PI);
+  ctx.fill();
+}
+
+function segment(ctx, a, b) {
+  ctx.beginPath();
+  ctx.moveTo(a.x, a.y);
+  ctx.lineTo(b.x, b.y);
+  ctx.stroke();
+}
+
+function clearPad(ctx, pad) {
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, pad.width, pad.height);
+  ctx.fillStyle = "#000";
+  ctx.strokeStyle = "#000";
+  ctx.lineWidth = INK_WIDTH;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+}
+
+function setupFileInput(pad, ctx, view, state) {
+  const zone = document.getElementById("drop-zone");
+  const input = document.getElementById("file");
+  const accept = (file) => {
+    if (!file) return;
+    state.source = file;
+    showOnPad(pad, ctx, file);
+    predict(file, file.name, view, state);
+  };
+  input.addEventListener("change", () => {
+    accept(input.files[0]);
+    input.value = ""; // choosing the same file again fires change again
+  });
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    accept(event.dataTransfer.files[0]);
+  });
+}
+
+function showOnPad(pad, ctx, file) {
+  // The file is sent as it is; this picture is only so the person sees what they dropped.
+  const url = URL.createObjectURL(file);
+  const img = new Image();
+  img.onload = () => {
+    clearPad(ctx, pad);
+    const scale = Math.min(pad.width / img.width, pad.height / img.height);
+    const w = img.width * scale;
+    const h = img.height * scale;
+    ctx.drawImage(img, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
+    URL.revokeObjectURL(url);
+  };
+  img.onerror = () => URL.revokeObjectURL(url);
+  img.src = url;
+}
+
+function repredict(pad, view, state) {
+  if (state.source) {
+    predict(state.source, state.source.name, view, state);
+  } else if (view.digit.dataset.value !== undefined) {
+    pad.toBlob((blob) => predict(blob, "digit.png", view, state), "image/png");
+  }
+}
+
+async function predict(blob, filename, view, state) {
+  const ticket = ++state.ticket;
+  const model = view.model.value;
+  const started = performance.now();
+  view.meta.textContent = `asking ${model}...`;
+  try {
+    const url = `/predict?model=${encodeURIComponent(model)}&debug=true`;
+    const answer = await postFile(url, blob, filename);
+    if (ticket !== state.ticket) return; // a newer stroke already asked
+    clearError(view.error);
+    showAnswer(view, answer, performance.now() - started);
+  } catch (err) {
+    if (ticket !== state.ticket) return;
+    resetResult(view);
+    showError(view.error, err);
+  }
+}
+
+function showAnswer(view, answer, latencyMs) {
+  view.digit.textContent = String(answer.digit);
+  view.digit.dataset.value = String(answer.digit);
+  fillBars(view.bars, answer.probabilities);
+  drawSeen(view.seen, seenImage(answer));
+  const provider = answer.provider ? ` on ${answer.provider}` : "";
+  view.meta.textContent =
+    `model ${answer.model} v${answer.version}${provider} - ${latencyMs.toFixed(0)} ms round trip`;
+  view.meta.dataset.latencyMs = latencyMs.toFixed(1);
+}
+
+function resetResult(view) {
+  view.digit.textContent = "?";
+  delete view.digit.dataset.value;
+  fillBars(view.bars, new Array(10).fill(0));
+  drawSeen(view.seen, null);
+  view.meta.textContent = "";
+  clearError(view.error);
+}
+
+function buildBars(list) {
+  for (let digit = 0; digit < 10; digit++) {
+    const item = document.createElement("li");
+    item.innerHTML =
+      `<span>${digit}</span><span class="track"><span class="fill"></span></span>` +
+      `<span class="pct">0.0%</span>`;
+    list.append(item);
+  }
+}
+
+function fillBars(list, probabilities) {
+  const top = probabilities.indexOf(Math.max(...probabilities));
+  [...list.children].forEach((item, digit) => {
+    const p = probabilities[digit] ?? 0;
+    item.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
+    item.querySelector(".pct").textContent = `${(100 * p).toFixed(1)}%`;
+    item.dataset.probability = String(p);
+    item.classList.toggle("best", p > 0 && digit === top);
+  });
+}
+
+function seenImage(answer) {
+  // ?debug=true adds the 28x28 array the model saw; accept it under the names it may carry.
+  return answer.image ?? answer.preprocessed ?? answer.input_image ?? null;
+}
+
+function drawSeen(canvas, rows) {
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  if (!Array.isArray(rows) || rows.length === 0) return;
+  const flat = rows.flat(Infinity);
+  const lo = Math.min(...flat);
+  const hi = Math.max(...flat);
+  const image = ctx.createImageData(canvas.width, canvas.height);
+  flat.slice(0, canvas.width * canvas.height).forEach((value, i) => {
+    const grey = hi > lo ? Math.round((255 * (value - lo)) / (hi - lo)) : 0;
+    image.data.set([grey, grey, grey, 255], 4 * i);
+  });
+  ctx.putImageData(image, 0, 0);
+}

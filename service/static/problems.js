@@ -1,0 +1,199 @@
+// The three descent demos: the data each sends to the gradient-step endpoint, and how each
+// draws the parameters the endpoint returns. Nothing here takes a gradient.
+
+import { getJson, postJson } from "./api.js";
+import { Frame, formatNumber } from "./plot.js";
+
+const TRAIL = 12; // earlier lines/boundaries kept, fading, so the motion is visible
+
+// Weight (kg) -> height (cm), the data linear-regression was trained on.
+const HEIGHT_WEIGHT = {
+  x: [48, 57, 50, 54, 64, 61, 43, 59],
+  y: [165, 165, 157, 170, 175, 165, 155, 170],
+};
+
+export function flat(tensor) {
+  return [tensor].flat(Infinity).map((v) => (v === null ? NaN : Number(v)));
+}
+
+function cardOf(answer) {
+  return answer.card ?? answer;
+}
+
+const linearRegression = {
+  name: "linear-regression",
+  note: "Height (cm) from weight (kg), mean squared error. The graph standardizes the weight, " +
+    "so the endpoint returns w and b in standardized units; the line drawn is " +
+    "height = (w/sigma) weight + (b - w mu/sigma).",
+  defaults: { lr: 0.1, steps: 1 },
+  async prepare() {
+    const card = cardOf(await getJson("/v1/models/linear-regression"));
+    const pre = card.preprocessing ?? {};
+    this.mu = Number(pre.mean?.[0] ?? 0);
+    this.sigma = Number(pre.std?.[0] ?? 1);
+  },
+  body() {
+    return { x: HEIGHT_WEIGHT.x.map((v) => [v]), y: HEIGHT_WEIGHT.y };
+  },
+  rawLine(params) {
+    const w = flat(params["linear.weight"])[0];
+    const b = flat(params["linear.bias"])[0];
+    return { slope: w / this.sigma, intercept: b - (w * this.mu) / this.sigma };
+  },
+  draw(canvas, history) {
+    const frame = new Frame(canvas, [40, 68], [140, 185]);
+    frame.clear();
+    frame.axes("weight (kg)", "height (cm)");
+    history.slice(-TRAIL).forEach((params, i, shown) => {
+      const { slope, intercept } = this.rawLine(params);
+      const last = i === shown.length - 1;
+      const style = last
+        ? { stroke: "#d9480f", width: 3 }
+        : { stroke: `rgba(217, 72, 15, ${0.08 + (0.3 * i) / shown.length})`, width: 1.5 };
+      frame.implicitLine(slope, -1, intercept, style);
+    });
+    frame.points(HEIGHT_WEIGHT.x.map((x, i) => [x, HEIGHT_WEIGHT.y[i]]), { fill: "#2f6fde" });
+  },
+  describe(params) {
+    const { slope, intercept } = this.rawLine(params);
+    return [
+      ["slope", "cm/kg", slope],
+      ["intercept", "cm", intercept],
+    ];
+  },
+  caption: "the points and the fitted line after each call (earlier lines fade)",
+};
+
+// Two overlapping Gaussian blobs from a fixed seed, so every visit shows the same points.
+function twoBlobs(count, seed) {
+  const random = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const centres = [[-1, -1], [1, 1]];
+  const x = [];
+  const y = [];
+  for (let i = 0; i < count; i++) {
+    const label = i % 2;
+    const [cx, cy] = centres[label];
+    x.push([cx + gauss(), cy + gauss()]);
+    y.push(label);
+  }
+  return { x, y };
+}
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const logisticRegression = {
+  name: "logistic-regression",
+  note: "Two classes of 2-D points, sigmoid + cross-entropy. The line is the decision " +
+    "boundary w1 x1 + w2 x2 + b = 0, where the model says P(class 1) = 0.5.",
+  defaults: { lr: 0.5, steps: 1 },
+  data: twoBlobs(80, 7),
+  async prepare() {},
+  body() {
+    return { x: this.data.x, y: this.data.y };
+  },
+  draw(canvas, history) {
+    const frame = new Frame(canvas, [-4.5, 4.5], [-4, 4]);
+    frame.clear();
+    frame.axes("x1", "x2");
+    const byClass = (label) => this.data.x.filter((_, i) => this.data.y[i] === label);
+    frame.points(byClass(0), { fill: "#2f6fde", radius: 4.5 });
+    frame.points(byClass(1), { fill: "#e8590c", radius: 4.5 });
+    history.slice(-TRAIL).forEach((params, i, shown) => {
+      const [w1, w2] = flat(params["linear.weight"]);
+      const b = flat(params["linear.bias"])[0];
+      const last = i === shown.length - 1;
+      const alpha = last ? 1 : 0.08 + (0.3 * i) / shown.length;
+      frame.implicitLine(w1, w2, b, { stroke: `rgba(29, 35, 48, ${alpha})`, width: last ? 3 : 1.5 });
+    });
+  },
+  describe(params) {
+    const [w1, w2] = flat(params["linear.weight"]);
+    return [
+      ["w1", "", w1],
+      ["w2", "", w2],
+      ["b", "", flat(params["linear.bias"])[0]],
+    ];
+  },
+  caption: "blue: class 0, orange: class 1; the decision boundary after each call",
+};
+
+const BOWL_RANGE = [-6, 6];
+const BOWL_GRID = 31; // 31 x 31 = 961 points: one /predict call, under the batch cap
+
+const quadraticBowl = {
+  name: "quadratic-bowl",
+  note: "f(x, y) = (x + y - 3)^2 + (x + 2y - 5)^2 + 2; the parameter is the point (x, y) " +
+    "itself and the loss is f. Contours come from the served model.onnx evaluating f on a " +
+    "grid. Above a learning rate of about 0.146 the steps overshoot and diverge.",
+  defaults: { lr: 0.05, steps: 1 },
+  async prepare() {
+    if (this.grid) return;
+    const axis = Array.from({ length: BOWL_GRID }, (_, i) =>
+      BOWL_RANGE[0] + (i * (BOWL_RANGE[1] - BOWL_RANGE[0])) / (BOWL_GRID - 1));
+    const instances = axis.flatMap((y) => axis.map((x) => [x, y]));
+    const answer = await postJson("/v1/models/quadratic-bowl/predict", { instances });
+    this.grid = { axis, values: answer.predictions.map((p) => flat(p)[0]) };
+    this.background = null;
+  },
+  body() {
+    return {};
+  },
+  valueAt(x, y) {
+    // Bilinear interpolation between the served grid values: plotting, not modelling.
+    const { axis, values } = this.grid;
+    const step = axis[1] - axis[0];
+    const fx = Math.min(BOWL_GRID - 1.001, Math.max(0, (x - axis[0]) / step));
+    const fy = Math.min(BOWL_GRID - 1.001, Math.max(0, (y - axis[0]) / step));
+    const i = Math.floor(fx);
+    const j = Math.floor(fy);
+    const at = (a, b) => values[b * BOWL_GRID + a];
+    const top = at(i, j) * (1 - (fx - i)) + at(i + 1, j) * (fx - i);
+    const bottom = at(i, j + 1) * (1 - (fx - i)) + at(i + 1, j + 1) * (fx - i);
+    return top * (1 - (fy - j)) + bottom * (fy - j);
+  },
+  drawBackground(canvas) {
+    const frame = new Frame(canvas, BOWL_RANGE, BOWL_RANGE);
+    frame.clear();
+    const lo = Math.min(...this.grid.values);
+    const hi = Math.max(...this.grid.values);
+    // sqrt(f - min) spaces a quadratic's contours evenly, like a topographic map.
+    frame.bands((x, y) => Math.sqrt(Math.max(0, this.valueAt(x, y) - lo) / (hi - lo)));
+    frame.axes("x", "y");
+    this.background = frame.ctx.getImageData(0, 0, canvas.width, canvas.height);
+  },
+  draw(canvas, history) {
+    if (!this.background) this.drawBackground(canvas);
+    canvas.getContext("2d").putImageData(this.background, 0, 0);
+    const frame = new Frame(canvas, BOWL_RANGE, BOWL_RANGE);
+    const path = history.map((params) => flat(params.point));
+    frame.polyline(path, { stroke: "#d9480f", width: 2 });
+    frame.points(path.slice(0, -1), { fill: "#d9480f", radius: 2.5, stroke: "#d9480f" });
+    frame.points(path.slice(-1), { fill: "#d9480f", radius: 6 });
+  },
+  describe(params) {
+    const [x, y] = flat(params.point);
+    return [
+      ["x", "", x],
+      ["y", "", y],
+    ];
+  },
+  caption: "contours of f (pale = low) and the point after each call",
+};
+
+export const PROBLEMS = Object.fromEntries(
+  [linearRegression, logisticRegression, quadraticBowl].map((p) => [p.name, p]),
+);
+
+export function describeText(rows) {
+  return rows.map(([name, unit, v]) => `${name} = ${formatNumber(v, 5)}${unit ? ` ${unit}` : ""}`);
+}
