@@ -1,0 +1,128 @@
+"""The application factory: lifespan (load the models), middleware, routers, error handlers.
+
+Every non-2xx answer on every path is `{"error": message}` JSON (plus `details` for field
+errors): domain errors (NNServeError) by their status code, FastAPI's validation errors as
+422, unknown paths 404, wrong methods 405, and anything unexpected 500 "internal error",
+logged with its traceback but never sent.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from service.config import Settings
+from service.errors import NNServeError
+from service.logs import configure_logging
+from service.metrics import Metrics
+from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.registry import ModelVersion, Registry
+from service.responses import error_response
+from service.routes import health, metrics, v1, v2, web
+
+log = logging.getLogger(__name__)
+
+
+def version() -> str:
+    """The installed nnserve version ("unknown" when run from a tree never pip-installed)."""
+    try:
+        return importlib.metadata.version("nnserve")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; nothing is loaded until the lifespan starts."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="nnserve",
+        version=version(),
+        description="ONNX models served by onnxruntime: image /predict, V2 inference, v1 JSON.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    add_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(v2.router)
+    app.include_router(v1.router)
+    app.include_router(metrics.router)
+    app.include_router(web.router)
+    return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load, verify and warm every model before the first request; ready only after."""
+    settings: Settings = app.state.settings
+    app_metrics: Metrics = app.state.metrics
+    try:
+        registry = await anyio.to_thread.run_sync(Registry.load, settings)
+    except Exception:
+        log.critical("start-up failed", exc_info=True)
+        raise
+    for mv in registry.versions():
+        mv.on_inference = _inference_observer(app_metrics)
+    ready = sum(mv.ready for mv in registry.versions())
+    app_metrics.set_models(len(registry.versions()), ready)
+    app.state.registry = registry
+    log.info("serving %d of %d model versions", ready, len(registry.versions()))
+    yield
+
+
+def _inference_observer(app_metrics: Metrics) -> Callable[[ModelVersion, float], None]:
+    def observe(mv: ModelVersion, seconds: float) -> None:
+        app_metrics.observe_inference(mv.name, mv.version, seconds)
+
+    return observe
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(NNServeError, _domain_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    """The one handler for every NNServeError: its status code and its message."""
+    assert isinstance(exc, NNServeError)
+    return error_response(exc.status_code, exc.message, exc.details)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's 404 and 405 (and any HTTPException) as JSON, with a useful message."""
+    assert isinstance(exc, HTTPException)
+    message = str(exc.detail)
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"no endpoint {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"method {request.method} is not allowed on {request.url.path}"
+    return error_response(exc.status_code, message, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's request validation as 422 JSON: the first problem in `error`, all in details."""
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+    first = details[0] if details else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"])
+    return error_response(
+        422, f"invalid request: {where}: {first['msg']}", jsonable_encoder(details)
+    )

@@ -1,0 +1,33 @@
+"""FastAPI dependencies: the app's settings, registry and metrics, as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from service.config import Settings
+from service.errors import Unavailable
+from service.metrics import Metrics
+from service.registry import Registry
+
+
+def get_settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def get_registry(request: Request) -> Registry:
+    """The registry the lifespan built; 503 if a request somehow arrives before it."""
+    registry = getattr(request.app.state, "registry", None)
+    if registry is None:
+        raise Unavailable("models are still loading")
+    return cast(Registry, registry)
+
+
+def get_metrics(request: Request) -> Metrics:
+    return cast(Metrics, request.app.state.metrics)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

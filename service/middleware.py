@@ -1,0 +1,154 @@
+"""Pure ASGI middleware: request context (id, log line, metrics, last-resort 500) and the
+streaming body-size limit. Pure ASGI rather than BaseHTTPMiddleware: no extra task per
+request and the body streams through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.logs import request_id_var
+from service.metrics import Metrics
+from service.responses import error_response
+
+log = logging.getLogger("service.requests")
+
+REQUEST_ID = "x-request-id"
+_MAX_ID_LENGTH = 128
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once the body passes the limit; the app answers it as a 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than the limit of {limit} bytes")
+
+
+class BodyLimitMiddleware:
+    """Count body bytes as they arrive; past `max_bytes` the request is answered 413.
+
+    A Content-Length over the limit is refused before reading, but one under it is not
+    trusted: the count of bytes actually received is what is enforced.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:  # raised where no exception handler could answer it
+            if started:
+                raise
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = BodyTooLarge(self.max_bytes)
+        await error_response(413, error.detail, headers={"connection": "close"})(
+            scope, receive, send
+        )
+
+
+class RequestContextMiddleware:
+    """Request id in and out, one JSON log line and the metrics per request, and a JSON 500
+    for any exception nothing else answered (logged with its traceback, never sent)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        token = request_id_var.set(request_id)
+        start = time.perf_counter()
+        status = 500
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started, status = True, message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID.encode(), request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            await error_response(500, "internal error")(scope, receive, send_with_id)
+        finally:
+            self._record(scope, status, time.perf_counter() - start)
+            request_id_var.reset(token)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        endpoint, model = _labels(scope)
+        self.metrics.observe_request(endpoint, model, status, seconds)
+        fields = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+            "endpoint": endpoint,
+            "model": model,
+        }
+        log.info("request", extra={"fields": fields})
+
+
+def _request_id(scope: Scope) -> str:
+    """The client's X-Request-ID when it is short printable ASCII, else a fresh one."""
+    given = Headers(scope=scope).get(REQUEST_ID, "")
+    if 0 < len(given) <= _MAX_ID_LENGTH and given.isascii() and given.isprintable():
+        return given
+    return uuid.uuid4().hex
+
+
+def _labels(scope: Scope) -> tuple[str, str]:
+    """(route template, served model name or "-"): bounded label values for metrics."""
+    route: Any = scope.get("route")
+    endpoint = str(getattr(route, "path", None) or "unmatched")
+    # POST /predict names its model in the query, every other model route in the path.
+    name = scope.get("path_params", {}).get("name") or QueryParams(scope["query_string"]).get(
+        "model"
+    )
+    registry = getattr(getattr(scope.get("app"), "state", None), "registry", None)
+    known = isinstance(name, str) and registry is not None and name in registry
+    return endpoint, str(name) if known else "-"

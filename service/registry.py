@@ -1,0 +1,183 @@
+"""The model repository, loaded: one ModelVersion per models/<name>/<version>/ directory.
+
+Loading never stops at a bad model: a missing or unreadable card, a file whose sha256 does
+not match the card, or a graph onnxruntime refuses leaves that version not ready, with the
+reason in its metadata and the log, while every other version serves. The one failure that
+does stop the start is a strict `cuda` provider setting on a machine without CUDA.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio.to_thread
+import numpy as np
+
+from service.cards import ModelCard, read_card, verify_files
+from service.config import Settings
+from service.errors import ModelNotFound, ModelNotReady
+from service.runtime import ProviderUnavailable, Runtime
+
+log = logging.getLogger(__name__)
+
+
+class ModelVersion:
+    """One served model version: its card, its sessions, and whether it is ready."""
+
+    def __init__(self, name: str, version: int, path: Path) -> None:
+        self.name = name
+        self.version = version
+        self.path = path
+        self.ready = False
+        self.reason: str | None = "not loaded yet"
+        self.runtime: Runtime | None = None
+        self.step_runtime: Runtime | None = None
+        self._card: ModelCard | None = None
+        self.on_inference: Callable[[ModelVersion, float], None] | None = None
+        """Called with the seconds each session.run took (the app feeds its metrics)."""
+
+    @property
+    def card(self) -> ModelCard:
+        """The version's card; raises ModelNotReady when card.json could not be read."""
+        if self._card is None:
+            raise ModelNotReady(f"model {self.name} version {self.version} has no readable card")
+        return self._card
+
+    @property
+    def has_card(self) -> bool:
+        return self._card is not None
+
+    @property
+    def provider(self) -> str | None:
+        """The execution provider model.onnx really runs on (None until loaded)."""
+        return self.runtime.provider if self.runtime else None
+
+    def load(self, settings: Settings) -> None:
+        """Read and verify the card, open and warm the sessions; record why when that fails."""
+        try:
+            self._load(settings)
+        except ProviderUnavailable:
+            raise
+        except Exception as exc:  # any failure of one model must leave the others serving
+            self.ready, self.reason = False, f"{type(exc).__name__}: {exc}"
+            self.runtime = self.step_runtime = None
+            log.error("model %s version %s is not ready: %s", self.name, self.version, self.reason)
+            return
+        self.ready, self.reason = True, None
+        log.info("model %s version %s ready on %s", self.name, self.version, self.provider)
+
+    def _load(self, settings: Settings) -> None:
+        self._card = card = read_card(self.path)
+        if (card.name, card.version) != (self.name, self.version):
+            raise ValueError(f"card says {card.name} version {card.version}, not its directory")
+        problems = verify_files(self.path, card)
+        if problems:
+            raise ValueError("; ".join(problems))
+        if "model" not in card.files:
+            raise ValueError("card names no model file")
+        self.runtime = _open(self.path / card.files["model"].path, settings)
+        if "step" in card.files:
+            self.step_runtime = _open(self.path / card.files["step"].path, settings)
+
+    async def infer(
+        self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Run model.onnx off the event loop (the dynamic batcher hooks in here)."""
+        runtime = self.require_runtime()
+        return await anyio.to_thread.run_sync(self._run_timed, runtime, feeds, outputs)
+
+    def _run_timed(
+        self, runtime: Runtime, feeds: dict[str, np.ndarray], outputs: list[str] | None
+    ) -> dict[str, np.ndarray]:
+        start = time.perf_counter()
+        result = runtime.run(feeds, outputs)
+        if self.on_inference is not None:
+            self.on_inference(self, time.perf_counter() - start)
+        return result
+
+    def require_runtime(self) -> Runtime:
+        """The model.onnx runtime; raises ModelNotReady with the reason when there is none."""
+        if not self.ready or self.runtime is None:
+            raise ModelNotReady(
+                f"model {self.name} version {self.version} is not ready: {self.reason}"
+            )
+        return self.runtime
+
+
+def _open(path: Path, settings: Settings) -> Runtime:
+    runtime = Runtime.load(
+        path,
+        providers=settings.providers,
+        intra_op_threads=settings.intra_op_num_threads,
+        inter_op_threads=settings.inter_op_num_threads,
+        max_batch_size=settings.max_batch_size,
+    )
+    runtime.warm_up()
+    return runtime
+
+
+class Registry:
+    """Every model version found under the repository, by name and version number."""
+
+    def __init__(self, versions: list[ModelVersion]) -> None:
+        self._versions = {(mv.name, mv.version): mv for mv in versions}
+        self._names = sorted({mv.name for mv in versions})
+
+    @classmethod
+    def load(cls, settings: Settings) -> Registry:
+        """Discover, verify, open and warm every version; blocking (call it at start-up)."""
+        versions = discover(settings.models_dir)
+        if not versions:
+            log.warning("no models found in %s", settings.models_dir)
+        for mv in versions:
+            mv.load(settings)
+        return cls(versions)
+
+    def get(self, name: str, version: int | None = None) -> ModelVersion:
+        """A version (the latest when None); raises ModelNotFound."""
+        if version is None:
+            candidates = [v for (n, v) in self._versions if n == name]
+            if not candidates:
+                raise ModelNotFound(f"model {name!r} not found")
+            version = max(candidates)
+        found = self._versions.get((name, version))
+        if found is None:
+            raise ModelNotFound(f"model {name!r} version {version} not found")
+        return found
+
+    def get_ready(self, name: str, version: int | None = None) -> ModelVersion:
+        """Like get, and raises ModelNotReady (with the reason) when it cannot serve."""
+        found = self.get(name, version)
+        found.require_runtime()
+        return found
+
+    def versions(self) -> list[ModelVersion]:
+        """Every version, sorted by name then version."""
+        return [self._versions[key] for key in sorted(self._versions)]
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def all_ready(self) -> bool:
+        return all(mv.ready for mv in self._versions.values())
+
+    def not_ready(self) -> list[ModelVersion]:
+        return [mv for mv in self.versions() if not mv.ready]
+
+
+def discover(models_dir: Path) -> list[ModelVersion]:
+    """models/<name>/<version>/ directories whose version is a positive integer."""
+    if not models_dir.is_dir():
+        return []
+    found: list[ModelVersion] = []
+    for model_dir in sorted(p for p in models_dir.iterdir() if p.is_dir()):
+        for version_dir in sorted(p for p in model_dir.iterdir() if p.is_dir()):
+            if version_dir.name.isdigit() and int(version_dir.name) >= 1:
+                found.append(ModelVersion(model_dir.name, int(version_dir.name), version_dir))
+    return found

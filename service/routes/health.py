@@ -1,0 +1,29 @@
+"""V2 health: liveness (the process answers) and readiness (every model loaded and warm)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from service.deps import RegistryDep
+from service.errors import Unavailable
+from service.responses import json_response
+from service.routes import examples
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/v2/health/live", responses=examples.LIVE)
+async def live() -> Response:
+    """The server process is up and answering."""
+    return json_response({"live": True})
+
+
+@router.get("/v2/health/ready", responses=examples.READY)
+async def ready(registry: RegistryDep) -> Response:
+    """Every model version is loaded, verified and warmed up (503 names those that are not)."""
+    waiting = registry.not_ready()
+    if waiting:
+        names = ", ".join(f"{mv.name} version {mv.version} ({mv.reason})" for mv in waiting)
+        raise Unavailable(f"not ready: {names}")
+    return json_response({"ready": True})

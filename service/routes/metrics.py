@@ -1,0 +1,19 @@
+"""GET /metrics: Prometheus text exposition."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from service.deps import MetricsDep
+from service.metrics import CONTENT_TYPE
+
+router = APIRouter(tags=["metrics"])
+
+_EXAMPLE = "# HELP nnserve_requests_total HTTP requests by endpoint, model and status code.\n"
+
+
+@router.get("/metrics", responses={"200": {"content": {CONTENT_TYPE: {"example": _EXAMPLE}}}})
+async def metrics(collectors: MetricsDep) -> Response:
+    """Request counts and latencies, inference time, errors by status, models loaded/ready."""
+    return Response(collectors.render(), media_type=CONTENT_TYPE)

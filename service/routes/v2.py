@@ -1,0 +1,125 @@
+"""Open Inference Protocol (V2) REST: server and model metadata, model readiness, inference.
+
+The infer body is read raw, whatever its Content-Type (tritonclient sends none), and parsed
+by service.protocol: no pydantic ever walks the tensor data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from service.deps import RegistryDep
+from service.errors import ModelNotFound
+from service.protocol import HEADER_LENGTH, decode_infer_request, encode_infer_response
+from service.registry import ModelVersion, Registry
+from service.responses import json_response
+from service.routes import examples
+
+router = APIRouter(tags=["v2"])
+
+EXTENSIONS = ["binary_tensor_data"]
+PLATFORM = "onnxruntime_onnx"
+_ONE = "/v2/models/{name}/versions/{version}"
+
+
+@router.get("/v2", responses=examples.SERVER_METADATA)
+async def server_metadata(request: Request) -> Response:
+    """Server name, version and the protocol extensions it supports."""
+    return json_response(
+        {"name": "nnserve", "version": request.app.version, "extensions": EXTENSIONS}
+    )
+
+
+@router.get("/v2/models/{name}", responses=examples.MODEL_METADATA)
+async def model_metadata(registry: RegistryDep, name: str) -> Response:
+    """Inputs, outputs, versions, platform, plus readiness, its reason, and the provider."""
+    mv = registry.get(name)
+    return json_response(metadata(mv, _versions(registry, name)))
+
+
+@router.get(_ONE, responses=examples.MODEL_METADATA)
+async def model_version_metadata(registry: RegistryDep, name: str, version: str) -> Response:
+    """Metadata of one version."""
+    mv = registry.get(name, parse_version(name, version))
+    return json_response(metadata(mv, [str(mv.version)]))
+
+
+@router.get("/v2/models/{name}/ready", responses=examples.MODEL_READY)
+async def model_ready(registry: RegistryDep, name: str) -> Response:
+    """200 with {"name", "ready": true} when the model serves, 503 with the reason when not."""
+    return _ready(registry.get(name))
+
+
+@router.get(f"{_ONE}/ready", responses=examples.MODEL_READY)
+async def model_version_ready(registry: RegistryDep, name: str, version: str) -> Response:
+    """Readiness of one version."""
+    return _ready(registry.get(name, parse_version(name, version)))
+
+
+@router.post("/v2/models/{name}/infer", openapi_extra=examples.INFER_BODY, responses=examples.INFER)
+async def infer(request: Request, registry: RegistryDep, name: str) -> Response:
+    """Run the model's latest version on V2 tensors (JSON, or the binary tensor extension)."""
+    return await _infer(request, registry.get_ready(name))
+
+
+@router.post(f"{_ONE}/infer", openapi_extra=examples.INFER_BODY, responses=examples.INFER)
+async def infer_version(
+    request: Request, registry: RegistryDep, name: str, version: str
+) -> Response:
+    """Run one version of the model."""
+    return await _infer(request, registry.get_ready(name, parse_version(name, version)))
+
+
+def _ready(mv: ModelVersion) -> Response:
+    mv.require_runtime()
+    return json_response({"name": mv.name, "ready": True})
+
+
+async def _infer(request: Request, mv: ModelVersion) -> Response:
+    """Decode the body, run, encode: binary outputs follow the JSON when asked for."""
+    decoded = decode_infer_request(await request.body(), request.headers.get(HEADER_LENGTH))
+    wanted = [out.name for out in decoded.outputs] if decoded.outputs else None
+    results = await mv.infer(decoded.inputs, wanted)
+    if decoded.outputs:
+        binary = {out.name: out.binary for out in decoded.outputs}
+    else:
+        binary = dict.fromkeys(results, decoded.binary_output)
+    body, json_length = encode_infer_response(mv.name, str(mv.version), decoded.id, results, binary)
+    if json_length is None:
+        return Response(body, media_type="application/json")
+    headers = {HEADER_LENGTH: str(json_length)}
+    return Response(body, headers=headers, media_type="application/octet-stream")
+
+
+def parse_version(name: str, version: str | None) -> int | None:
+    """A V2 version string -> int; anything not a positive integer names no version."""
+    if version is None:
+        return None
+    if not version.isdigit() or int(version) < 1:
+        raise ModelNotFound(f"model {name!r} version {version} not found")
+    return int(version)
+
+
+def _versions(registry: Registry, name: str) -> list[str]:
+    return [str(mv.version) for mv in registry.versions() if mv.name == name]
+
+
+def metadata(mv: ModelVersion, versions: list[str]) -> dict[str, Any]:
+    """The V2 `$metadata_model_response`, with readiness and provider added."""
+    result: dict[str, Any] = {"name": mv.name, "versions": versions, "platform": PLATFORM}
+    if mv.runtime is not None:
+        result["inputs"] = [info.metadata() for info in mv.runtime.inputs]
+        result["outputs"] = [info.metadata() for info in mv.runtime.outputs]
+    elif mv.has_card:
+        result["inputs"] = [spec.model_dump() for spec in mv.card.inputs]
+        result["outputs"] = [spec.model_dump() for spec in mv.card.outputs]
+    else:
+        result["inputs"], result["outputs"] = [], []
+    result["ready"] = mv.ready
+    result["provider"] = mv.provider
+    if not mv.ready:
+        result["reason"] = mv.reason
+    return result
