@@ -148,6 +148,7 @@ function redraw(ui, state) {
   const problem = state.problem;
   const ready = problem.name !== "quadratic-bowl" || problem.grid;
   if (ready) problem.draw(ui.view, state.history);
+  ui.view.dataset.drawn = String(Boolean(ready));
   drawLoss(ui.loss, state.losses, state.diverged);
   ui.statSteps.textContent = String(state.total);
   ui.statSteps.dataset.value = String(state.total);

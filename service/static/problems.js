@@ -64,11 +64,13 @@ const linearRegression = {
   caption: "the points and the fitted line after each call (earlier lines fade)",
 };
 
-// Two overlapping Gaussian blobs from a fixed seed, so every visit shows the same points.
+// Two overlapping Gaussian blobs from a fixed seed, so every visit shows the same points; the
+// same centres and spread as the training set (training/data.py gaussian_blobs), so the
+// `trained` start already separates them.
 function twoBlobs(count, seed) {
   const random = mulberry32(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const centres = [[-1, -1], [1, 1]];
+  const centres = [[-1, -0.5], [1, 0.5]];
   const x = [];
   const y = [];
   for (let i = 0; i < count; i++) {
