@@ -1,0 +1,39 @@
+"""Gradient descent as a served computation: one or more steps through a model's step.onnx.
+
+Stateless: the served model's weights never change; a client continues a walk by sending
+back the parameters it got.
+"""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from service import steps
+from service.deps import RegistryDep, SettingsDep
+from service.responses import json_response
+from service.step_inputs import Limits
+
+router = APIRouter(tags=["gradient-step"])
+PATH = "/v1/models/{name}/gradient-step"
+
+
+@router.get(PATH)
+async def describe(registry: RegistryDep, settings: SettingsDep, name: str) -> Response:
+    """Parameter names and shapes, the loss and its convention, x and y, and the caps."""
+    mv = registry.get_ready(name)
+    spec, _ = steps.step_graph(mv.card, mv.step_runtime)
+    return json_response(steps.describe(mv.card, spec, Limits.from_settings(settings)))
+
+
+@router.post(PATH)
+async def gradient_step(
+    registry: RegistryDep, settings: SettingsDep, name: str, body: steps.StepRequest
+) -> Response:
+    """Run `steps` gradient-descent steps from the given or `init` parameters."""
+    mv = registry.get_ready(name)
+    spec, runtime = steps.step_graph(mv.card, mv.step_runtime)
+    start, batch = steps.prepare(body, mv.card, spec, Limits.from_settings(settings), mv.path)
+    walk = await anyio.to_thread.run_sync(steps.walk, runtime, spec, start, batch, body)
+    return json_response(walk.to_json())
