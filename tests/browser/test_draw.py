@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import math
 from pathlib import Path
@@ -133,17 +134,38 @@ def mnist_test_digit(mnist_dir: Path, index: int) -> tuple[np.ndarray, int]:
     return pixels.reshape(-1, 28, 28)[index], label
 
 
-def test_chosen_png_is_predicted(web: Web, mnist_dir: Path, tmp_path: Path) -> None:
-    digit, label = mnist_test_digit(mnist_dir, 0)
-    # A photo-like sample: dark ink on white paper, 8x larger, off-centre on a wider sheet.
+def sample_png(mnist_dir: Path, index: int, path: Path) -> int:
+    """A photo-like sample PNG of an MNIST test digit: dark ink on white paper, 8x larger,
+    off-centre on a wider sheet. Returns its label."""
+    digit, label = mnist_test_digit(mnist_dir, index)
     sheet = Image.new("L", (320, 260), 255)
     sheet.paste(Image.fromarray(255 - digit).resize((224, 224), Image.Resampling.BICUBIC), (70, 20))
-    sample = tmp_path / "sample-digit.png"
-    sheet.save(sample)
+    sheet.save(path)
+    return label
+
+
+def test_chosen_png_is_predicted(web: Web, mnist_dir: Path, tmp_path: Path) -> None:
+    label = sample_png(mnist_dir, 0, tmp_path / "sample-digit.png")
     page = web.open("/")
-    page.set_input_files("#file", str(sample))
+    page.set_input_files("#file", str(tmp_path / "sample-digit.png"))
     assert prediction(page) == str(label)
     web.screenshot("web-upload", "#draw")
+
+
+def test_dropped_png_is_predicted(web: Web, mnist_dir: Path, tmp_path: Path) -> None:
+    label = sample_png(mnist_dir, 1, tmp_path / "dropped.png")
+    page = web.open("/")
+    page.evaluate(
+        """([b64, name]) => {
+          const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([bytes], name, { type: "image/png" }));
+          const drop = new DragEvent("drop", { dataTransfer: transfer, bubbles: true });
+          document.getElementById("drop-zone").dispatchEvent(drop);
+        }""",
+        [base64.b64encode((tmp_path / "dropped.png").read_bytes()).decode(), "dropped.png"],
+    )
+    assert prediction(page) == str(label)
 
 
 def test_api_error_is_shown_to_the_person(web: Web, tmp_path: Path) -> None:
