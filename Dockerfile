@@ -6,7 +6,7 @@
 #     --build-arg ONNXRUNTIME_PACKAGE=onnxruntime-gpu .         # CUDA, same file
 #
 # Stage 1 builds a virtual environment with the service's base dependencies pinned by
-# constraints.txt; stage 2 copies that venv, the service package and models/ onto a fresh base.
+# constraints.txt plus the service package; stage 2 copies that venv and models/ onto a fresh base.
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS builder
@@ -27,10 +27,16 @@ print('\n'.join(re.sub(r'^onnxruntime(?=[<>=!~ ;\[]|$)', sys.argv[1], d) for d i
  && cat requirements.txt \
  && python3 -m venv /opt/venv \
  && /opt/venv/bin/python -m pip install --no-cache-dir -q --upgrade pip \
- && /opt/venv/bin/python -m pip install --no-cache-dir -q -c constraints.txt -r requirements.txt \
+ && /opt/venv/bin/python -m pip install --no-cache-dir -q -c constraints.txt -r requirements.txt
+# The service itself, installed (so it knows its version): training/ is not in the build
+# context (.dockerignore), so the wheel holds the service package only.
+COPY README.md ./
+COPY service/ ./service/
+RUN /opt/venv/bin/python -m pip install --no-cache-dir -q --no-deps . \
  && /opt/venv/bin/python -m pip uninstall -y -q pip setuptools \
- && ! /opt/venv/bin/python -c "import torch" 2>/dev/null
-# Test suites and test data inside wheels are never imported by the service: drop them.
+ && ! /opt/venv/bin/python -c "import torch" 2>/dev/null \
+ && ! /opt/venv/bin/python -c "import training" 2>/dev/null
+# Test suites inside wheels and type stubs are never imported by the service: drop them.
 RUN find /opt/venv -depth -type d \( -name tests -o -name test \) -path '*/site-packages/*' \
       -exec rm -rf {} + \
  && find /opt/venv -name '*.pyi' -delete
@@ -46,9 +52,7 @@ RUN if ! command -v python3 >/dev/null; then \
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 # Code and models stay owned by root: the service user can read them, never change them.
-COPY service/ ./service/
 COPY models/ ./models/
-RUN /opt/venv/bin/python -m compileall -q service
 
 # NNSERVE_* are the service's settings (service/config.py); override any at run time.
 ENV PATH=/opt/venv/bin:$PATH \
