@@ -131,6 +131,13 @@ const logisticRegression = {
 
 const BOWL_RANGE = [-6, 6];
 const BOWL_GRID = 31; // 31 x 31 = 961 points: one /predict call, under the batch cap
+const BOWL_LEVEL = 0.5; // f - min of the first contour band's scale
+
+// Cubic convolution (Keys, a = -0.5) through p[0..3] at t in [0, 1] between p[1] and p[2].
+function catmullRom(p, t) {
+  return p[1] + 0.5 * t * (p[2] - p[0] +
+    t * (2 * p[0] - 5 * p[1] + 4 * p[2] - p[3] + t * (3 * (p[1] - p[2]) + p[3] - p[0])));
+}
 
 const quadraticBowl = {
   name: "quadratic-bowl",
@@ -151,25 +158,27 @@ const quadraticBowl = {
     return {};
   },
   valueAt(x, y) {
-    // Bilinear interpolation between the served grid values: plotting, not modelling.
+    // Catmull-Rom bicubic interpolation between the served grid values (plotting, not
+    // modelling); it reproduces a quadratic exactly, so the contours come out smooth.
     const { axis, values } = this.grid;
     const step = axis[1] - axis[0];
-    const fx = Math.min(BOWL_GRID - 1.001, Math.max(0, (x - axis[0]) / step));
-    const fy = Math.min(BOWL_GRID - 1.001, Math.max(0, (y - axis[0]) / step));
+    const fx = (x - axis[0]) / step;
+    const fy = (y - axis[0]) / step;
     const i = Math.floor(fx);
     const j = Math.floor(fy);
-    const at = (a, b) => values[b * BOWL_GRID + a];
-    const top = at(i, j) * (1 - (fx - i)) + at(i + 1, j) * (fx - i);
-    const bottom = at(i, j + 1) * (1 - (fx - i)) + at(i + 1, j + 1) * (fx - i);
-    return top * (1 - (fy - j)) + bottom * (fy - j);
+    const clamp = (k) => Math.max(0, Math.min(BOWL_GRID - 1, k));
+    const row = (b) => catmullRom(
+      [-1, 0, 1, 2].map((d) => values[clamp(b) * BOWL_GRID + clamp(i + d)]), fx - i);
+    return catmullRom([-1, 0, 1, 2].map((d) => row(j + d)), fy - j);
   },
   drawBackground(canvas) {
     const frame = new Frame(canvas, BOWL_RANGE, BOWL_RANGE);
     frame.clear();
     const lo = Math.min(...this.grid.values);
     const hi = Math.max(...this.grid.values);
-    // sqrt(f - min) spaces a quadratic's contours evenly, like a topographic map.
-    frame.bands((x, y) => Math.sqrt(Math.max(0, this.valueAt(x, y) - lo) / (hi - lo)));
+    // Log-spaced levels above the minimum: dense near the valley floor, sparse on the walls.
+    const scale = Math.log1p((hi - lo) / BOWL_LEVEL);
+    frame.bands((x, y) => Math.log1p(Math.max(0, this.valueAt(x, y) - lo) / BOWL_LEVEL) / scale, 16);
     frame.axes("x", "y");
     this.background = frame.ctx.getImageData(0, 0, canvas.width, canvas.height);
   },
