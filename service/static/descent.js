@@ -2,7 +2,7 @@
 // draw what it returns. The page keeps the parameters between calls (the endpoint is
 // stateless) and sends them back, so each call continues where the last one stopped.
 
-import { clearError, postJson, showError } from "./api.js";
+import { clearError, getJson, postJson, showError } from "./api.js";
 import { drawLoss } from "./loss.js";
 import { formatNumber } from "./plot.js";
 import { PROBLEMS, describeText } from "./problems.js";
@@ -21,7 +21,9 @@ export function setupDescent() {
   };
   const state = { seed: 0, running: false };
 
-  ui.problem.addEventListener("change", () => choose(ui, state, true));
+  // Step waits for the chosen problem's preparation (its card, the bowl's contour grid).
+  const prepare = () => (state.prepared = choose(ui, state));
+  ui.problem.addEventListener("change", prepare);
   ui.step.addEventListener("click", () => step(ui, state));
   ui.run.addEventListener("click", () => (state.running ? stop(ui, state) : run(ui, state)));
   ui.reset.addEventListener("click", () => {
@@ -29,29 +31,27 @@ export function setupDescent() {
     reset(ui, state);
   });
   ui.init.addEventListener("change", () => reset(ui, state));
-  choose(ui, state, true);
+  prepare();
 }
 
-async function choose(ui, state, applyDefaults) {
+async function choose(ui, state) {
   stop(ui, state);
   const problem = PROBLEMS[ui.problem.value];
   state.problem = problem;
-  if (applyDefaults) {
-    ui.lr.value = String(problem.defaults.lr);
-    ui.steps.value = String(problem.defaults.steps);
-  }
+  ui.lr.value = String(problem.defaults.lr);
+  ui.steps.value = String(problem.defaults.steps);
   ui.note.textContent = problem.note;
   ui.caption.textContent = problem.caption;
   reset(ui, state);
-  setBusy(ui, true);
   try {
+    const about = await getJson(`/v1/models/${encodeURIComponent(problem.name)}/gradient-step`);
     await problem.prepare();
+    if (state.problem !== problem) return; // the person picked another problem meanwhile
+    ui.note.textContent = `${problem.note} Loss: ${about.convention ?? about.loss}.`;
     clearError(ui.error);
     redraw(ui, state);
   } catch (err) {
     showError(ui.error, err);
-  } finally {
-    setBusy(ui, false);
   }
 }
 
@@ -80,6 +80,7 @@ async function step(ui, state) {
   if (state.diverged || ui.step.dataset.busy) return false;
   setBusy(ui, true);
   try {
+    await state.prepared;
     const url = `/v1/models/${encodeURIComponent(state.problem.name)}/gradient-step`;
     const answer = await postJson(url, request(ui, state));
     clearError(ui.error);
