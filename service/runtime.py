@@ -65,6 +65,7 @@ def session_options(intra_op_threads: int, inter_op_threads: int) -> ort.Session
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = inter_op_threads
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: onnxruntime's warnings are not JSON log lines
     return options
 
 

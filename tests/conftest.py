@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -65,6 +66,7 @@ def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
     """Start `python -m service` on a free loopback port; returns its base URL. Env overrides
     are NNSERVE_ settings, e.g. start_server(NNSERVE_WORKERS="2")."""
     procs: list[subprocess.Popen[bytes]] = []
+    logs: list[IO[bytes]] = []
 
     def start(**env: str) -> str:
         port = free_port()
@@ -76,6 +78,7 @@ def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
             **env,
         }
         log = open(tmp_path / f"server-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+        logs.append(log)
         proc = subprocess.Popen(
             [sys.executable, "-m", "service"],
             env=full_env,
@@ -96,6 +99,8 @@ def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    for log in logs:
+        log.close()
 
 
 @pytest.fixture(scope="module")
