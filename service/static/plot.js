@@ -1,7 +1,7 @@
 // A small 2-D plotting frame on a canvas: axes with ticks, points, lines, paths and a banded
 // contour fill. It only draws numbers it is given; nothing here computes a model.
 
-const MARGIN = { left: 58, right: 16, top: 14, bottom: 42 };
+const MARGIN = { left: 66, right: 16, top: 14, bottom: 42 };
 const FONT = '12px system-ui, "DejaVu Sans", sans-serif';
 
 export class Frame {
