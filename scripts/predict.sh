@@ -10,10 +10,12 @@
 # Exits non-zero on any HTTP error (not an image, a blank page, ...), printing the JSON error.
 set -euo pipefail
 BASE_URL="${BASE_URL:-http://127.0.0.1:8000}"
-samples="$(dirname "$0")/samples"
-IMAGE="${1:-$(find "$samples" -maxdepth 1 -name '*.png' 2>/dev/null | sort | head -n 1)}"
+IMAGE="${1:-}"
 MODEL="${2:-mnist-mlp}"
-[ -n "$IMAGE" ] && [ -f "$IMAGE" ] || { echo "predict.sh: no image (give a path)" >&2; exit 2; }
+if [ -z "$IMAGE" ]; then
+  for sample in "$(dirname "$0")"/samples/*.png; do IMAGE="$sample"; break; done  # sorted by name
+fi
+[ -f "$IMAGE" ] || { echo "predict.sh: no image at '$IMAGE' (give a path)" >&2; exit 2; }
 
 echo "POST /predict?model=$MODEL  < $IMAGE"
 # -F sends multipart/form-data with the image in the field `file`, as a browser form would.
