@@ -20,15 +20,6 @@ from service.app import create_app
 from service.cards import ModelCard, Preprocessing, TensorSpec, file_entry, write_card
 from service.config import Settings
 
-MODEL_NAMES = [
-    "linear-regression",
-    "logistic-regression",
-    "mnist-mlp",
-    "mnist-softmax",
-    "polynomial-regression",
-    "quadratic-bowl",
-]
-
 
 def build_linear_model(
     version_dir: Path, name: str, features: int, outputs: list[str], classes: int

@@ -1,0 +1,118 @@
+"""GET /metrics: request counts and latency per endpoint and model, inference time, errors,
+models loaded and ready, in Prometheus text format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.app import create_app
+from service.config import Settings
+
+INFER = "/v2/models/logistic-regression/infer"
+BOWL = "/v2/models/quadratic-bowl/infer"
+ServerFactory = Callable[..., str]
+BODY = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 2], "data": [1, 2]}]}
+
+
+@pytest.fixture
+def fresh(models_dir: Path) -> Iterator[TestClient]:
+    """A new app, so every count starts from zero."""
+    with TestClient(create_app(Settings(models_dir=models_dir))) as client:
+        yield client
+
+
+def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+def test_requests_latency_inference_errors_and_models(fresh: TestClient, models_dir: Path) -> None:
+    for _ in range(3):
+        assert fresh.post(INFER, json=BODY).status_code == 200
+    assert fresh.post(INFER, json={"inputs": []}).status_code == 400
+    assert fresh.get("/v2/models/nope").status_code == 404
+    assert fresh.get("/no/such/path").status_code == 404
+    got = samples(fresh)
+    infer = (("endpoint", "/v2/models/{name}/infer"), ("model", "logistic-regression"))
+    assert got[("nnserve_requests_total", (*infer, ("status", "200")))] == 3
+    assert got[("nnserve_requests_total", (*infer, ("status", "400")))] == 1
+    # Unknown names and paths get bounded labels, never the raw value.
+    assert (
+        got[
+            (
+                "nnserve_requests_total",
+                (("endpoint", "/v2/models/{name}"), ("model", "-"), ("status", "404")),
+            )
+        ]
+        == 1
+    )
+    assert (
+        got[
+            (
+                "nnserve_requests_total",
+                (("endpoint", "unmatched"), ("model", "-"), ("status", "404")),
+            )
+        ]
+        == 1
+    )
+    assert got[("nnserve_request_duration_seconds_count", infer)] == 4
+    bucket = tuple(sorted((*infer, ("le", "+Inf"))))
+    assert got[("nnserve_request_duration_seconds_bucket", bucket)] == 4
+    version = (("model", "logistic-regression"), ("version", "1"))
+    assert got[("nnserve_inference_duration_seconds_count", version)] == 3
+    assert got[("nnserve_inference_duration_seconds_sum", version)] > 0
+    assert got[("nnserve_errors_total", (("status", "400"),))] == 1
+    assert got[("nnserve_errors_total", (("status", "404"),))] == 2
+    models = len([p for p in models_dir.iterdir() if p.is_dir()])
+    assert got[("nnserve_models_loaded", ())] == models
+    assert got[("nnserve_models_ready", ())] == models
+
+
+def test_v1_and_metrics_endpoints_are_labelled(fresh: TestClient) -> None:
+    fresh.post("/v1/models/quadratic-bowl/predict", json={"instances": [[1, 2]]})
+    got = samples(fresh)
+    v1 = (("endpoint", "/v1/models/{name}/predict"), ("model", "quadratic-bowl"), ("status", "200"))
+    assert got[("nnserve_requests_total", v1)] == 1
+    assert (
+        got[
+            (
+                "nnserve_inference_duration_seconds_count",
+                (("model", "quadratic-bowl"), ("version", "1")),
+            )
+        ]
+        == 1
+    )
+
+
+def test_multiprocess_mode_aggregates_workers(start_server: ServerFactory, tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR and two workers, /metrics sums what both served."""
+    multiproc = tmp_path / "prometheus"
+    multiproc.mkdir()
+    url = start_server(PROMETHEUS_MULTIPROC_DIR=str(multiproc), NNSERVE_WORKERS="2")
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for _ in range(20):  # new connections, so the kernel spreads them over both workers
+            with httpx.Client(base_url=url, timeout=30) as one:
+                assert one.post(BOWL, json=BODY).status_code == 200
+        text = http.get("/metrics").text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    served = sum(
+        s.value
+        for s in families["nnserve_requests"].samples
+        if s.name == "nnserve_requests_total"
+        and s.labels.get("status") == "200"
+        and s.labels.get("endpoint") == "/v2/models/{name}/infer"
+    )
+    assert served == 20
+    assert len({p.name.split("_")[-1] for p in multiproc.glob("counter_*.db")}) >= 1
