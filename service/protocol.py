@@ -9,12 +9,13 @@ carry `parameters.binary_data_size` and follow the JSON, whose length goes in th
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import numpy as np
 import orjson
 
-from service.errors import BadRequest
+from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from service.tensors import (
     InferRequest,
     OutputRequest,
@@ -25,6 +26,28 @@ from service.tensors import (
 )
 
 HEADER_LENGTH = "inference-header-content-length"
+
+
+def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo a gzip or deflate Content-Encoding (tritonclient's request compression), never
+    inflating past `limit` bytes: a small compressed body must not become a huge one."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise UnsupportedMediaType(
+            f"Content-Encoding {encoding} is not supported; use gzip or deflate"
+        )
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
+    try:
+        inflated = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BadRequest(f"the {encoding} body is corrupt: {exc}") from None
+    if len(inflated) > limit:
+        raise PayloadTooLarge(f"the {encoding} body inflates past the limit of {limit} bytes")
+    if not inflater.eof:
+        raise BadRequest(f"the {encoding} body is truncated")
+    return inflated
 
 
 def decode_infer_request(body: bytes, header_length: str | None) -> InferRequest:

@@ -13,7 +13,12 @@ from fastapi.responses import Response
 
 from service.deps import RegistryDep
 from service.errors import ModelNotFound
-from service.protocol import HEADER_LENGTH, decode_infer_request, encode_infer_response
+from service.protocol import (
+    HEADER_LENGTH,
+    decode_content,
+    decode_infer_request,
+    encode_infer_response,
+)
 from service.registry import ModelVersion, Registry
 from service.responses import json_response
 from service.routes import examples
@@ -80,7 +85,9 @@ def _ready(mv: ModelVersion) -> Response:
 
 async def _infer(request: Request, mv: ModelVersion) -> Response:
     """Decode the body, run, encode: binary outputs follow the JSON when asked for."""
-    decoded = decode_infer_request(await request.body(), request.headers.get(HEADER_LENGTH))
+    limit = request.app.state.settings.max_upload_bytes
+    body = decode_content(await request.body(), request.headers.get("content-encoding"), limit)
+    decoded = decode_infer_request(body, request.headers.get(HEADER_LENGTH))
     wanted = [out.name for out in decoded.outputs] if decoded.outputs else None
     results = await mv.infer(decoded.inputs, wanted)
     if decoded.outputs:

@@ -88,6 +88,18 @@ def test_triton_defaults_all_outputs_binary(
     assert all("binary_data_size" in o["parameters"] for o in result.get_response()["outputs"])
 
 
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_triton_compressed_requests(
+    triton_client: triton.InferenceServerClient, models_dir: Path, algorithm: str
+) -> None:
+    x = features(2, 784, seed=11)
+    tensor = triton.InferInput("input", [2, 784], "FP32")
+    tensor.set_data_from_numpy(x)
+    result = triton_client.infer("mnist-mlp", [tensor], request_compression_algorithm=algorithm)
+    want = oracle(models_dir, "mnist-mlp", x)
+    np.testing.assert_allclose(result.as_numpy("logits"), want["logits"], rtol=1e-5, atol=1e-6)
+
+
 def test_triton_sees_error_messages(triton_client: triton.InferenceServerClient) -> None:
     tensor = triton.InferInput("input", [1, 3], "FP32")
     tensor.set_data_from_numpy(np.zeros((1, 3), np.float32))

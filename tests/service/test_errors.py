@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,22 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         {"json": v2([1, 2], ["a", "b"])},
         400,
         "input 'input': data must hold only numbers (or booleans)",
+    ),
+    (
+        "unknown content encoding",
+        "POST",
+        LOGISTIC,
+        {"content": b"x", "headers": {"Content-Encoding": "br"}},
+        415,
+        "Content-Encoding br is not supported; use gzip or deflate",
+    ),
+    (
+        "gzip bomb",
+        "POST",
+        LOGISTIC,
+        {"content": gzip.compress(b" " * (LIMIT + 1)), "headers": {"Content-Encoding": "gzip"}},
+        413,
+        f"the gzip body inflates past the limit of {LIMIT} bytes",
     ),
     ("unknown path", "GET", "/v3/models", {}, 404, "no endpoint GET /v3/models"),
     (

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from typing import Any
 
 import numpy as np
 import orjson
 import pytest
 
-from service.errors import BadRequest
-from service.protocol import decode_infer_request, encode_infer_response
+from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from service.protocol import decode_content, decode_infer_request, encode_infer_response
 from service.tensors import array_from_bytes, array_from_data, check_shape, instances_array
 
 
@@ -245,3 +247,41 @@ def test_instances_rows_and_bare_numbers() -> None:
         instances_array([[1, 2, 3]], 2, np.dtype(np.float32))
     with pytest.raises(BadRequest, match="non-empty list"):
         instances_array([], 2, np.dtype(np.float32))
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "GZIP"])
+def test_compressed_bodies_are_inflated(encoding: str) -> None:
+    raw = body(tensor([1.0, 2.0], [1, 2]))
+    packed = gzip.compress(raw) if encoding.lower() == "gzip" else zlib.compress(raw)
+    assert decode_content(packed, encoding, limit=1000) == raw
+    assert decode_content(raw, None, limit=10) == raw  # identity is never measured here
+
+
+@pytest.mark.parametrize(
+    ("payload", "encoding", "error", "message"),
+    [
+        (
+            b"x",
+            "br",
+            UnsupportedMediaType,
+            "Content-Encoding br is not supported; use gzip or deflate",
+        ),
+        (
+            b"not gzip",
+            "gzip",
+            BadRequest,
+            "the gzip body is corrupt: Error -3 while decompressing data: incorrect header check",
+        ),
+        (gzip.compress(b"{}" * 100)[:-12], "gzip", BadRequest, "the gzip body is truncated"),
+        (
+            gzip.compress(b"0" * 10_000),
+            "gzip",
+            PayloadTooLarge,
+            "the gzip body inflates past the limit of 1000 bytes",
+        ),
+    ],
+)
+def test_bad_compressed_bodies(payload: bytes, encoding: str, error: type, message: str) -> None:
+    with pytest.raises(error) as caught:
+        decode_content(payload, encoding, limit=1000)
+    assert caught.value.message == message
