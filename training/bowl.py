@@ -22,7 +22,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from onnx import numpy_helper
+from onnx import helper, numpy_helper
 from torch import Tensor, nn
 
 from service.cards import ModelCard, Preprocessing, TensorSpec, file_entry, write_card
@@ -75,6 +75,11 @@ def export_model(bowl: QuadraticBowl, path: Path) -> None:
     point = numpy_helper.from_array(bowl.point.detach().numpy(), name="point")
     point.doc_string = "gradient-step demo start (init=trained); f does not read it"
     model.graph.initializer.append(point)
+    # onnxruntime drops an initializer no node reads, printing a warning into the service's
+    # log on every start; one Identity whose output nobody reads keeps `point` referenced.
+    keep = helper.make_node("Identity", ["point"], ["point.kept"], name="keep_point")
+    keep.doc_string = "keeps the `point` initializer referenced; its output is never used"
+    model.graph.node.append(keep)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
 
