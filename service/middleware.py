@@ -116,13 +116,14 @@ class RequestContextMiddleware:
                 raise
             await error_response(500, "internal error")(scope, receive, send_with_id)
         finally:
-            self._record(scope, status, time.perf_counter() - start)
+            self._record(scope, request_id, status, time.perf_counter() - start)
             request_id_var.reset(token)
 
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         endpoint, model = _labels(scope)
         self.metrics.observe_request(endpoint, model, status, seconds)
         fields = {
+            "request_id": request_id,
             "method": scope["method"],
             "path": scope["path"],
             "status": status,

@@ -101,7 +101,9 @@ def predictions(card: ModelCard, outputs: dict[str, np.ndarray]) -> list[Any]:
         p = outputs[_probability_output(card)].reshape(-1)  # [N] P(class 1)
         return _classes(card, (p >= 0.5).astype(np.int64), np.stack([1 - p, p], axis=1))
     values = outputs[card.outputs[0].name]  # [N, 1] or [N, k]
-    return values.reshape(-1).tolist() if values.shape[1] == 1 else values.tolist()
+    # Arrays, not .tolist(): orjson writes float32 at its own precision (169.38277, not
+    # 169.3827667236328).
+    return list(values.reshape(-1) if values.shape[1] == 1 else values)
 
 
 def _probability_output(card: ModelCard) -> str:
