@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
@@ -33,11 +35,15 @@ log = logging.getLogger(__name__)
 
 
 def version() -> str:
-    """The installed nnserve version ("unknown" when run from a tree never pip-installed)."""
+    """The installed nnserve version; from a source tree never pip-installed, pyproject's."""
     try:
         return importlib.metadata.version("nnserve")
     except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text())["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
