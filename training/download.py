@@ -29,9 +29,15 @@ MIRRORS = (
 CHUNK = 1 << 16
 
 
+def configured_mirrors() -> tuple[str, ...]:
+    """NNSERVE_MNIST_MIRRORS (comma-separated base URLs, e.g. an internal mirror), else MIRRORS."""
+    env = os.environ.get("NNSERVE_MNIST_MIRRORS", "")
+    return tuple(url.strip() for url in env.split(",") if url.strip()) or MIRRORS
+
+
 def ensure_mnist(
     data_dir: Path,
-    mirrors: Sequence[str] = MIRRORS,
+    mirrors: Sequence[str] | None = None,
     attempts: int = 3,
     backoff_s: float = 1.0,
     timeout_s: float = 30.0,
@@ -41,7 +47,8 @@ def ensure_mnist(
         try:
             read_verified(find_file(data_dir, name), name)
         except MnistError:
-            download_file(data_dir, name, mirrors, attempts, backoff_s, timeout_s)
+            urls = configured_mirrors() if mirrors is None else mirrors
+            download_file(data_dir, name, urls, attempts, backoff_s, timeout_s)
 
 
 def download_file(
@@ -69,7 +76,8 @@ def download_file(
                 partial.unlink(missing_ok=True)
                 if isinstance(exc, MnistError):
                     break  # this mirror serves a bad copy; retrying will not fix it
-                time.sleep(backoff_s * attempt)
+                if attempt < attempts:
+                    time.sleep(backoff_s * attempt)
                 continue
             os.replace(partial, target)
             return target

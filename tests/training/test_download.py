@@ -32,7 +32,9 @@ def mirror_root(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
         shutil.copyfile(mnist_dir / f"{name}.gz", root / "good" / f"{name}.gz")
         content = bytearray(gzip.decompress((mnist_dir / f"{name}.gz").read_bytes()))
         content[-1] ^= 0x01
-        (root / "corrupt" / f"{name}.gz").write_bytes(gzip.compress(bytes(content)))
+        (root / "corrupt" / f"{name}.gz").write_bytes(
+            gzip.compress(bytes(content), compresslevel=1)
+        )
     return root
 
 
