@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     max_gradient_batch: int = Field(default=1024, ge=1)
     """Most rows of x one gradient-step request may send."""
 
+    max_gradient_work: int = Field(default=5_000_000_000, ge=1)
+    """Most work one gradient-step request may ask for, counted as steps x rows of x x
+    parameters (about the multiply-adds): keeps one request from holding a worker for minutes
+    (mnist-mlp: 1024 rows x 9 steps; mnist-softmax: 1024 rows x 600 steps)."""
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level of the service's JSON logs."""
 

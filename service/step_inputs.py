@@ -26,12 +26,18 @@ class Limits:
     max_steps: int
     max_learning_rate: float
     max_batch: int
+    max_work: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
         # The step runtime also enforces max_batch_size, so the tighter cap is the real one.
         batch = min(settings.max_gradient_batch, settings.max_batch_size)
-        return cls(settings.max_gradient_steps, settings.max_learning_rate, batch)
+        return cls(
+            settings.max_gradient_steps,
+            settings.max_learning_rate,
+            batch,
+            settings.max_gradient_work,
+        )
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,17 @@ def check_scalars(learning_rate: float, steps: int, l2: float, limits: Limits) -
         raise Unprocessable(f"steps must be between 1 and {limits.max_steps}, got {steps}")
     if not math.isfinite(l2) or l2 < 0:
         raise Unprocessable(f"l2 must be a number >= 0, got {l2}")
+
+
+def check_work(steps: int, batch: Batch, specs: list[TensorSpec], limits: Limits) -> None:
+    """steps x rows x parameters, the request's cost, must stay under the limit."""
+    rows = 1 if batch.x is None else batch.x.shape[0]
+    work = steps * rows * sum(math.prod(p.shape) for p in specs)
+    if work > limits.max_work:
+        raise Unprocessable(
+            f"steps x rows of x x parameters = {steps} x {rows} x {work // (steps * rows)} "
+            f"= {work} is over the limit of {limits.max_work}; send fewer steps or rows"
+        )
 
 
 def decode_parameters(values: dict[str, Any], specs: list[TensorSpec]) -> dict[str, np.ndarray]:

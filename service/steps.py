@@ -28,7 +28,14 @@ from pydantic import BaseModel, ConfigDict
 from service.cards import ModelCard, StepSpec, TensorSpec
 from service.errors import NotFound
 from service.runtime import Runtime
-from service.step_inputs import Batch, Limits, check_scalars, decode_batch, decode_parameters
+from service.step_inputs import (
+    Batch,
+    Limits,
+    check_scalars,
+    check_work,
+    decode_batch,
+    decode_parameters,
+)
 
 GRAD_NORM_TOL = 1e-6
 LOSS_CHANGE_TOL = 1e-9
@@ -120,6 +127,7 @@ def describe(card: ModelCard, spec: StepSpec, limits: Limits) -> dict[str, Any]:
             "max_steps": limits.max_steps,
             "max_learning_rate": limits.max_learning_rate,
             "max_batch": limits.max_batch,
+            "max_work": limits.max_work,
         },
         "defaults": StepRequest().model_dump(exclude={"parameters", "x", "y"}),
         "convergence": f"gradient L2 norm < {GRAD_NORM_TOL:g}, or the loss changed by a "
@@ -188,6 +196,7 @@ def prepare(
     """Validate everything (422 naming the field) before the first step runs."""
     check_scalars(request.learning_rate, request.steps, request.l2, limits)
     batch = decode_batch(request.x, request.y, spec, card, limits)
+    check_work(request.steps, batch, spec.parameters, limits)
     return starting_parameters(request, spec, card, version_dir), batch
 
 

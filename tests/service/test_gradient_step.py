@@ -45,7 +45,12 @@ def test_describe_lists_parameters_loss_data_and_limits(client: TestClient) -> N
     assert body["loss"] == "mean-squared-error"
     assert body["convention"].startswith("L = mean((y_hat - y)^2) + l2/(2m)")
     assert body["x"]["shape"] == [-1, 1] and body["y"]["datatype"] == "FP32"
-    assert body["limits"] == {"max_steps": 1000, "max_learning_rate": 10.0, "max_batch": 1024}
+    assert body["limits"] == {
+        "max_steps": 1000,
+        "max_learning_rate": 10.0,
+        "max_batch": 1024,
+        "max_work": 5_000_000_000,
+    }
 
 
 def test_describe_a_function_has_no_data(client: TestClient) -> None:
@@ -223,3 +228,14 @@ def test_a_model_without_step_graph_is_404(models_dir: Path, tmp_path: Path) -> 
         answer = client.post(BOWL, json={})
     assert answer.status_code == 404
     assert answer.json() == {"error": "model 'quadratic-bowl' has no gradient-step graph"}
+
+
+def test_work_over_the_cap_is_422(client: TestClient) -> None:
+    """mnist-mlp has 535,818 parameters: 1024 rows x 10 steps is over 5e9."""
+    request = {"x": [[0.0] * 784] * 1024, "y": [0] * 1024, "steps": 10}
+    answer = client.post("/v1/models/mnist-mlp/gradient-step", json=request)
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "error": "steps x rows of x x parameters = 10 x 1024 x 535818 = 5486776320 is over "
+        "the limit of 5000000000; send fewer steps or rows"
+    }
