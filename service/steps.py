@@ -41,18 +41,6 @@ GRAD_NORM_TOL = 1e-6
 LOSS_CHANGE_TOL = 1e-9
 Init = Literal["trained", "zeros", "random"]
 
-CONVENTIONS = {
-    "mean-squared-error": "L = mean((y_hat - y)^2) + l2/(2m) * sum of squared weights; "
-    "dL/dy_hat = 2 (y_hat - y) / m",
-    "binary-cross-entropy": "L = mean(-y log a - (1 - y) log(1 - a)), a = sigmoid(z), "
-    "+ l2/(2m) * sum of squared weights; dL/dz = (a - y) / m",
-    "cross-entropy": "L = mean(-log softmax(z)[y]) + l2/(2m) * sum of squared weights; "
-    "dL/dz = (softmax(z) - onehot(y)) / m",
-    "quadratic-bowl": "L = f(point) = (x + y - 3)^2 + (x + 2y - 5)^2 + 2 + l2/2 * |point|^2 "
-    "(m = 1: no batch); minimum 2 at (1, 2)",
-}
-"""Each step graph's loss, as training.backprop.losses defines it (biases never decay)."""
-
 
 class StepRequest(BaseModel):
     """POST /v1/models/{name}/gradient-step's body."""
@@ -107,46 +95,6 @@ def step_graph(card: ModelCard, runtime: Runtime | None) -> tuple[StepSpec, Runt
     if card.step is None or runtime is None:
         raise NotFound(f"model {card.name!r} has no gradient-step graph")
     return card.step, runtime
-
-
-def describe(card: ModelCard, spec: StepSpec, limits: Limits) -> dict[str, Any]:
-    """GET /v1/models/{name}/gradient-step: what a client needs to build a request."""
-    data = {
-        "x": _tensor(spec.x, "rows of the model's input (raw x: the graph standardizes)"),
-        "y": _tensor(spec.y, y_meaning(card)),
-    }
-    return {
-        "name": card.name,
-        "version": card.version,
-        "parameters": [p.model_dump() for p in spec.parameters],
-        "loss": spec.loss,
-        "convention": CONVENTIONS.get(spec.loss, spec.loss),
-        **data,
-        "init": ["trained", "zeros", "random"],
-        "limits": {
-            "max_steps": limits.max_steps,
-            "max_learning_rate": limits.max_learning_rate,
-            "max_batch": limits.max_batch,
-            "max_work": limits.max_work,
-        },
-        "defaults": StepRequest().model_dump(exclude={"parameters", "x", "y"}),
-        "convergence": f"gradient L2 norm < {GRAD_NORM_TOL:g}, or the loss changed by a "
-        f"relative {LOSS_CHANGE_TOL:g} or less in the last step",
-        "divergence": "loss, gradient or parameters not finite: stops, returns the last "
-        "finite parameters",
-    }
-
-
-def _tensor(spec: TensorSpec | None, meaning: str) -> dict[str, Any] | None:
-    return None if spec is None else {**spec.model_dump(), "meaning": meaning}
-
-
-def y_meaning(card: ModelCard) -> str:
-    if card.task == "classification":
-        return f"class ids 0..{len(card.labels) - 1}"
-    if card.task == "binary-classification":
-        return "0 or 1 per row"
-    return "target value per row"
 
 
 def starting_parameters(

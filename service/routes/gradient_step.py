@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from service import steps
+from service import step_description, steps
 from service.deps import RegistryDep, SettingsDep
 from service.responses import json_response
 from service.step_inputs import Limits
@@ -24,7 +24,7 @@ async def describe(registry: RegistryDep, settings: SettingsDep, name: str) -> R
     """Parameter names and shapes, the loss and its convention, x and y, and the caps."""
     mv = registry.get_ready(name)
     spec, _ = steps.step_graph(mv.card, mv.step_runtime)
-    return json_response(steps.describe(mv.card, spec, Limits.from_settings(settings)))
+    return json_response(step_description.describe(mv.card, spec, Limits.from_settings(settings)))
 
 
 @router.post(PATH)

@@ -53,6 +53,17 @@ def test_describe_lists_parameters_loss_data_and_limits(client: TestClient) -> N
     }
 
 
+def test_describe_says_how_mnist_rows_are_normalized(client: TestClient) -> None:
+    body = client.get("/v1/models/mnist-mlp/gradient-step").json()
+    assert [p["name"] for p in body["parameters"]][::2] == [
+        "fc1.weight",
+        "fc2.weight",
+        "fc3.weight",
+    ]
+    assert body["loss"] == "cross-entropy" and body["y"]["datatype"] == "INT64"
+    assert body["x"]["meaning"].startswith("rows of 784 MNIST-normalized pixels, (p/255 - 0.1307)")
+
+
 def test_describe_a_function_has_no_data(client: TestClient) -> None:
     body = client.get(BOWL).json()
     assert body["parameters"] == [{"name": "point", "datatype": "FP32", "shape": [2]}]
