@@ -31,34 +31,34 @@ Params = dict[str, np.ndarray]
 
 
 @dataclass
-class StepGraph:
+class StepSession:
     """A version's step.onnx in onnxruntime, with its card."""
 
     card: ModelCard
     session: ort.InferenceSession
+    updated: dict[str, str]  # parameter -> its next.<p> output
 
     @classmethod
-    def open(cls, version_dir: Path) -> StepGraph:
+    def open(cls, version_dir: Path) -> StepSession:
         card = read_card(version_dir)
         if card.step is None:
             raise SystemExit(f"{version_dir} has no step graph: run export-steps first")
         path = str(version_dir / card.files["step"].path)
-        return cls(card, ort.InferenceSession(path, providers=["CPUExecutionProvider"]))
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        return cls(card, session, card.step.updated_outputs)
 
     def walk(
         self, start: Params, data: Params, lr: float, steps: int
     ) -> tuple[list[Params], list[float]]:
         """Parameters before each step and after the last (steps + 1), and each step's loss."""
-        assert self.card.step is not None
         scalars = {"learning_rate": np.array(lr, np.float32), "l2": np.array(0.0, np.float32)}
         names = [o.name for o in self.session.get_outputs()]
         path, losses = [start], []
         for _ in range(steps):
-            out = dict(
-                zip(names, self.session.run(None, {**path[-1], **data, **scalars}), strict=True)
-            )
+            values = self.session.run(None, {**path[-1], **data, **scalars})
+            out = dict(zip(names, values, strict=True))
             losses.append(float(out["loss"]))
-            path.append({p: out[n] for p, n in self.card.step.updated_outputs.items()})
+            path.append({p: out[n] for p, n in self.updated.items()})
         return path, losses
 
 
@@ -66,7 +66,7 @@ def zeros(card: ModelCard) -> Params:
     return {p.name: np.zeros(p.shape, np.float32) for p in card.parameters}
 
 
-def plot_bowl(graph: StepGraph, version_dir: Path, fig: Figure) -> None:
+def plot_bowl(graph: StepSession, version_dir: Path, fig: Figure) -> None:
     picture, losses_ax = fig.subplots(1, 2, width_ratios=[1.3, 1])
     start = read_initializers(version_dir / graph.card.files["model"].path)["point"]
     xs, ys = np.meshgrid(np.linspace(-6, 4, 300), np.linspace(-1.5, 7, 300))
@@ -91,7 +91,7 @@ def plot_bowl(graph: StepGraph, version_dir: Path, fig: Figure) -> None:
     losses_ax.legend(fontsize=8)
 
 
-def plot_linear(graph: StepGraph, version_dir: Path, fig: Figure) -> None:
+def plot_linear(graph: StepSession, version_dir: Path, fig: Figure) -> None:
     picture, losses_ax = fig.subplots(1, 2, width_ratios=[1.3, 1])
     data = height_weight()
     x, y = data.x_train, data.y_train
@@ -114,7 +114,7 @@ def plot_linear(graph: StepGraph, version_dir: Path, fig: Figure) -> None:
     losses_ax.set(xlabel="step", ylabel="mean squared error (log)", title="loss per step")
 
 
-def plot_logistic(graph: StepGraph, version_dir: Path, fig: Figure) -> None:
+def plot_logistic(graph: StepSession, version_dir: Path, fig: Figure) -> None:
     picture, losses_ax = fig.subplots(1, 2, width_ratios=[1.3, 1])
     data = gaussian_blobs()
     x, y = data.x_train, data.y_train
@@ -141,7 +141,7 @@ def plot_logistic(graph: StepGraph, version_dir: Path, fig: Figure) -> None:
     losses_ax.set(xlabel="step", ylabel="binary cross-entropy", title="loss per step")
 
 
-PLOTS: dict[str, Callable[[StepGraph, Path, Figure], None]] = {
+PLOTS: dict[str, Callable[[StepSession, Path, Figure], None]] = {
     "quadratic-bowl": plot_bowl,
     "linear-regression": plot_linear,
     "logistic-regression": plot_logistic,
@@ -152,7 +152,7 @@ def plot_descent(name: str, models_dir: Path, out: Path) -> Path:
     """Run `name`'s step graph and save the picture to `out`."""
     version_dir = models_dir / name / "1"
     fig = Figure(figsize=(12, 5.2), layout="constrained")
-    PLOTS[name](StepGraph.open(version_dir), version_dir, fig)
+    PLOTS[name](StepSession.open(version_dir), version_dir, fig)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     return out

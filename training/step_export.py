@@ -92,7 +92,9 @@ def data_specs(card: ModelCard) -> tuple[TensorSpec | None, TensorSpec | None]:
     return x, TensorSpec(name="y", datatype=y_type, shape=[-1])
 
 
-def example_feeds(card: ModelCard, params: dict[str, np.ndarray], m: int, seed: int) -> dict:
+def example_feeds(
+    card: ModelCard, params: dict[str, np.ndarray], m: int, seed: int
+) -> dict[str, np.ndarray]:
     """Parameters plus a random batch of m rows in the ranges the model sees."""
     rng = np.random.default_rng(seed)
     feeds: dict[str, np.ndarray] = dict(params)
