@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the app's settings, registry and metrics, as Annotated aliases."""
+"""FastAPI dependencies: the app's settings, registry and metrics, as Annotated aliases.
+
+They are `async def` on purpose: FastAPI runs a plain `def` dependency in the thread pool,
+a thread hop per request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,11 @@ from service.metrics import Metrics
 from service.registry import Registry
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     """The registry the lifespan built; 503 if a request somehow arrives before it."""
     registry = getattr(request.app.state, "registry", None)
     if registry is None:
@@ -24,7 +28,7 @@ def get_registry(request: Request) -> Registry:
     return cast(Registry, registry)
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return cast(Metrics, request.app.state.metrics)
 
 

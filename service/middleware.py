@@ -6,8 +6,8 @@ request and the body streams through untouched.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
@@ -139,7 +139,7 @@ def _request_id(scope: Scope) -> str:
     given = Headers(scope=scope).get(REQUEST_ID, "")
     if 0 < len(given) <= _MAX_ID_LENGTH and given.isascii() and given.isprintable():
         return given
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def _labels(scope: Scope) -> tuple[str, str]:

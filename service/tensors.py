@@ -33,7 +33,8 @@ DATATYPES: dict[str, np.dtype[Any]] = {
 }
 """V2 datatype -> numpy dtype (BYTES, strings, is not served: every model takes numbers)."""
 
-_V2_OF_DTYPE = {dtype: name for name, dtype in DATATYPES.items()}
+# Keyed by dtype.str ("<f4"): hashing a numpy dtype object costs microseconds, a string does not.
+_V2_OF_DTYPE = {dtype.str: name for name, dtype in DATATYPES.items()}
 _ORT_NAMES = {
     "BOOL": "bool",
     "UINT8": "uint8",
@@ -61,7 +62,7 @@ _KINDS = {"b": "BOOL", "i": "integers", "u": "integers", "f": "numbers"}
 
 def datatype_of(dtype: np.dtype[Any]) -> str:
     """The V2 datatype name of a numpy dtype (its numpy name when V2 has none)."""
-    return _V2_OF_DTYPE.get(dtype, str(dtype))
+    return _V2_OF_DTYPE.get(dtype.str) or str(dtype)
 
 
 @dataclass(frozen=True)
