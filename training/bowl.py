@@ -13,9 +13,7 @@ eigenvalues ~13.7 across, ~0.29 along it). Nothing is trained: the card has no t
 from __future__ import annotations
 
 import argparse
-import logging
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ from onnx import helper, numpy_helper
 from torch import Tensor, nn
 
 from service.cards import ModelCard, Preprocessing, TensorSpec, file_entry, write_card
-from training.step_export import add_step_graph
+from training.step_export import add_step_graph, quiet_exporter, strip_stack_traces
 
 NAME = "quadratic-bowl"
 START = (-4.0, 4.0)
@@ -55,9 +53,7 @@ def bowl_value(points: np.ndarray) -> np.ndarray:
 def export_model(bowl: QuadraticBowl, path: Path) -> None:
     """Export f, then add `point` as an initializer (the exporter drops what f never reads)."""
     example = torch.tensor([[0.0, 0.0], [1.0, 2.0], [-4.0, 4.0]])
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # exporter chatter, see training.step_export
+    with quiet_exporter():
         program = torch.onnx.export(
             bowl.eval(),
             (example,),
@@ -71,6 +67,7 @@ def export_model(bowl: QuadraticBowl, path: Path) -> None:
     assert program is not None
     with tempfile.TemporaryDirectory() as tmp:
         program.save(str(Path(tmp) / "model.onnx"))
+        strip_stack_traces(Path(tmp) / "model.onnx")
         model = onnx.load(str(Path(tmp) / "model.onnx"))
     point = numpy_helper.from_array(bowl.point.detach().numpy(), name="point")
     point.doc_string = "gradient-step demo start (init=trained); f does not read it"

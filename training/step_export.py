@@ -14,7 +14,8 @@ import argparse
 import logging
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -125,17 +126,28 @@ def run_torch(step: StepGraph, feeds: dict[str, np.ndarray]) -> dict[str, np.nda
     return {name: out.numpy() for name, out in zip(step.output_names(), outputs, strict=True)}
 
 
+@contextmanager
+def quiet_exporter() -> Iterator[None]:
+    """Silence torch.onnx's chatter (torchvision registry notes, its dependencies' deprecation
+    warnings): not ours to fix; our failures surface as exceptions or in the parity check."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def export_step(step: StepGraph, feeds: dict[str, np.ndarray], path: Path) -> None:
     """torch.onnx.export (the torch.export-based exporter) with x and y batch-dynamic."""
     names = step.input_names()
     args = tuple(torch.from_numpy(np.asarray(feeds[n])) for n in names)
     batch = torch.export.Dim("batch")
     shapes = tuple({0: batch} if n in ("x", "y") else None for n in names)
-    # The exporter's own chatter (torchvision registry notes, deprecation notices from its
-    # dependencies) is not ours to fix; our failures surface as exceptions or in the check.
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_exporter():
         program = torch.onnx.export(
             step,
             args,
@@ -149,6 +161,18 @@ def export_step(step: StepGraph, feeds: dict[str, np.ndarray], path: Path) -> No
     if program is None:
         raise StepExportError("torch.onnx.export returned no program")
     program.save(str(path))
+    strip_stack_traces(path)
+
+
+def strip_stack_traces(path: Path) -> None:
+    """Drop the exporter's per-node Python stack traces: they hold this checkout's absolute
+    paths and line numbers, so the same graph would get a new sha256 on every machine."""
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        kept = [p for p in node.metadata_props if p.key != "pkg.torch.onnx.stack_trace"]
+        del node.metadata_props[:]
+        node.metadata_props.extend(kept)
+    onnx.save(model, str(path))
 
 
 def check_step(step: StepGraph, path: Path, feeds: dict[str, np.ndarray]) -> float:
