@@ -18,11 +18,14 @@ client that disconnects only cancels its own future, never the batch it is part 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from service.config import Settings
 from service.errors import BadRequest
 from service.runtime import Runtime
 
@@ -110,8 +113,16 @@ def _union(runtime: Runtime, batch: list[_Pending]) -> list[str]:
 class Batcher:
     """Gathers concurrent `infer` calls on one runtime into shared runs, one batch at a time."""
 
-    def __init__(self, runtime: Runtime, max_size: int, max_wait_us: int) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        max_size: int,
+        max_wait_us: int,
+        on_run: Callable[[float], None] | None = None,
+    ) -> None:
         self.runtime = runtime
+        self.on_run = on_run
+        """Called in the worker thread with the seconds each batch's run took (metrics)."""
         self.max_size = max(1, min(max_size, runtime.max_batch_size))
         self.max_wait = max_wait_us / 1e6
         self._queue: deque[_Pending] = deque()
@@ -155,8 +166,15 @@ class Batcher:
         self.runs += 1
         self.largest = max(self.largest, sum(p.rows for p in batch))
         loop = asyncio.get_running_loop()
-        running = loop.run_in_executor(None, run_batch, self.runtime, batch)
+        running = loop.run_in_executor(None, self._run, batch)
         running.add_done_callback(lambda done: self._deliver(batch, done))
+
+    def _run(self, batch: list[_Pending]) -> list[Tensors | Exception]:
+        start = time.perf_counter()
+        results = run_batch(self.runtime, batch)
+        if self.on_run is not None:
+            self.on_run(time.perf_counter() - start)
+        return results
 
     def _deliver(
         self, batch: list[_Pending], done: asyncio.Future[list[Tensors | Exception]]
@@ -181,3 +199,13 @@ class Batcher:
             self._linger = loop.call_later(self.max_wait, self._dispatch)
         else:
             self._dispatch()
+
+
+def dynamic_batcher(
+    runtime: Runtime, settings: Settings, on_run: Callable[[float], None] | None = None
+) -> Batcher | None:
+    """The batcher the settings ask for, or None: off (batch_max_wait_us=0), or a graph whose
+    tensors cannot be stacked along a batch axis."""
+    if settings.batch_max_wait_us <= 0 or not batchable(runtime):
+        return None
+    return Batcher(runtime, settings.batch_max_size, settings.batch_max_wait_us, on_run)

@@ -1,0 +1,115 @@
+"""Where one request's time goes: each stage of nnserve's path timed in this process with the
+service's own functions, set beside the HTTP stack's cost (the ceiling's p50 at c=1) and
+nnserve's measured p50, so the distance to the ceiling is explained, not just measured."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from benchmarks import payloads
+from benchmarks.servers import Threads
+from service import digits, images, protocol
+from service.runtime import Runtime
+
+Stages = dict[str, float]
+NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+def micros(work: Callable[[], object], repeats: int = 300) -> float:
+    """Median microseconds of `work()` after a few warm-up calls."""
+    for _ in range(5):
+        work()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
+def thread_hop_micros(repeats: int = 300) -> float:
+    """An event loop handing a no-op to a worker thread and getting the answer back."""
+
+    async def hops() -> list[float]:
+        loop = asyncio.get_running_loop()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            await loop.run_in_executor(None, int)
+            times.append(time.perf_counter() - start)
+        return times
+
+    return statistics.median(asyncio.run(hops())) * 1e6
+
+
+def _v2_stages(runtime: Runtime, payload: payloads.Payload, binary: bool) -> Stages:
+    length = payload.header[1] if payload.header else None
+    request = protocol.decode_infer_request(payload.body, length)
+    feeds = request.inputs
+    out = runtime.run(feeds, ["probabilities"])
+    flags = {"probabilities": binary}
+    return {
+        "decode body": micros(lambda: protocol.decode_infer_request(payload.body, length)),
+        "check tensors": micros(lambda: runtime.check(feeds)),
+        "session.run": micros(lambda: runtime.session.run(["probabilities"], feeds), 1000),
+        "encode response": micros(
+            lambda: protocol.encode_infer_response("mnist-mlp", "1", None, out, flags)
+        ),
+    }
+
+
+def _png_stages(runtime: Runtime, digit: np.ndarray) -> Stages:
+    png = payloads.canvas_png(digit).body
+    x = digits.to_tensor(digits.to_digit(images.decode(png, 25_000_000)), 0.1307, 0.3081)
+    answer = {"model": "mnist-mlp", "version": 1, "digit": 7, "probabilities": x[0, :10]}
+    return {
+        "decode body": micros(
+            lambda: digits.to_tensor(
+                digits.to_digit(images.decode(png, 25_000_000)), 0.1307, 0.3081
+            ),
+            100,
+        ),
+        "check tensors": micros(lambda: runtime.check({"input": x})),
+        "session.run": micros(lambda: runtime.session.run(None, {"input": x}), 1000),
+        "encode response": micros(lambda: orjson.dumps(answer, option=NUMPY)),
+    }
+
+
+def measure(models_dir: Path, threads: Threads) -> dict[str, Any]:
+    """In-process stage timings per contender (microseconds)."""
+    runtime = Runtime.load(
+        models_dir / "mnist-mlp" / "1" / "model.onnx", "cpu", threads.intra_op, threads.inter_op
+    )
+    digit = payloads.digit_28x28()
+    x = payloads.normalized(digit)
+    hop = thread_hop_micros()
+    stages = {
+        "v2-json": _v2_stages(runtime, payloads.v2_json(x), binary=False),
+        "v2-binary": _v2_stages(runtime, payloads.v2_binary(x), binary=True),
+        "predict-png": _png_stages(runtime, digit),
+    }
+    for timings in stages.values():
+        timings["hand-off to the worker thread"] = hop
+    return {"stages_us": stages}
+
+
+def explain(stages: dict[str, Any], cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """Add the HTTP stack (ceiling p50 at c=1), nnserve's p50 at c=1, and what is left:
+    routing, middleware, logging and metrics, which no stage above times."""
+    p50 = {c["contender"]: c["p50_ms"] * 1000 for c in cells
+           if c["connections"] == 1 and c["images"] == 1}  # fmt: skip
+    table: dict[str, dict[str, float]] = {}
+    for contender, timings in stages["stages_us"].items():
+        column = {"HTTP stack (ceiling p50)": p50["ceiling"], **timings}
+        column["rest: routing, middleware, logs, metrics"] = p50[contender] - sum(column.values())
+        column["measured p50 at c=1"] = p50[contender]
+        table[contender] = column
+    return {"stages_us": table}

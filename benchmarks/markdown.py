@@ -1,0 +1,88 @@
+"""The results as Markdown tables: what README's benchmark section shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def _ratio(value: float | None, suffix: str = "x") -> str:
+    return "" if value is None else f"{value:.2f}{suffix}"
+
+
+def cells_table(cells: list[Row]) -> list[str]:
+    lines = [
+        "| contender | c | N | req/s | images/s | p50 ms | p99 ms | errors | x naive "
+        "| of ceiling | load1 |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for c in sorted(cells, key=lambda c: (c["images"], c["connections"])):
+        ceiling = None if c["of_ceiling"] is None else 100 * c["of_ceiling"]
+        lines.append(
+            f"| {c['contender']} | {c['connections']} | {c['images']} | {c['rps']:.0f} "
+            f"| {c['images_per_s']:.0f} | {c['p50_ms']:.2f} | {c['p99_ms']:.2f} | {c['errors']} "
+            f"| {_ratio(c['x_naive'])} | {_ratio(ceiling, '%')} | {c['load1']:.2f} |"
+        )
+    return lines
+
+
+def scaling_table(scaling: list[Row]) -> list[str]:
+    lines = [
+        "| N images/request | V2 binary images/s (c=8) | in-process images/s | fraction | load1 |",
+        "|--:|--:|--:|--:|--:|",
+    ]
+    for s in scaling:
+        lines.append(
+            f"| {s['images']} | {s['http_images_per_s']:.0f} | {s['inprocess_images_per_s']:.0f} "
+            f"| {100 * s['fraction']:.0f}% | {s['load1']:.2f} |"
+        )
+    return lines
+
+
+def targets_table(targets: list[Row]) -> list[str]:
+    lines = ["| target | measured | goal | met |", "|---|--:|--:|---|"]
+    for t in targets:
+        lines.append(
+            f"| {t['target']} | {t['value']:.2f} | {t['direction']} {t['goal']} "
+            f"| {'yes' if t['met'] else '**no**'} |"
+        )
+    return lines
+
+
+def breakdown_table(breakdown: Row) -> list[str]:
+    """Stages as rows, the nnserve contenders as columns, microseconds per request at c=1."""
+    columns = breakdown["stages_us"]
+    names = list(columns)
+    stages = list(columns[names[0]])
+    lines = ["| stage, microseconds (one image, c=1) | " + " | ".join(names) + " |"]
+    lines.append("|---|" + "--:|" * len(names))
+    for stage in stages:
+        cells = " | ".join(f"{columns[n][stage]:.0f}" for n in names)
+        lines.append(f"| {stage} | {cells} |")
+    return lines
+
+
+def render(results: Row) -> str:
+    machine = results["machine"]
+    args = results["args"]
+    head = [
+        "# nnserve benchmark",
+        "",
+        f"{machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']}; "
+        f"{args['rounds']} round(s) of {args['seconds']} s per cell after {args['warmup']} s "
+        f"of warm-up; wrk -t1; nnserve workers={args['workers']}; onnxruntime "
+        f"intra_op={args['intra_op']} inter_op={args['inter_op']} for every contender. "
+        f"Figures are medians over rounds, ratios are medians of per-round ratios; load1 is the "
+        f"1-minute load average after each run (the machine is shared, figures are noisy). "
+        f"Wall time {results['wall_seconds']:.0f} s.",
+        "",
+    ]
+    return "\n".join([
+        *head, "## Targets", "", *targets_table(results["targets"]), "",
+        "## One image per request", "", *cells_table(
+            [c for c in results["cells"] if c["images"] == 1]), "",
+        "## Scaling: V2 binary, N images per request, against onnxruntime in-process", "",
+        *scaling_table(results["scaling"]), "",
+        "## Where a request's time goes", "", *breakdown_table(results["breakdown"]), "",
+    ])  # fmt: skip

@@ -1,0 +1,76 @@
+"""Fuzzing: schemathesis generates requests for every operation in /openapi.json against a
+real server on loopback; a bounded number of examples each. No answer may be a 5xx, and
+every error answer is JSON with an "error" key."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from tests.slow.conftest import ROOT, Service, free_port, wait_live
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = int(os.environ.get("NNSERVE_FUZZ_EXAMPLES", "25"))
+
+
+@pytest.fixture(scope="module")
+def fuzzed_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One server for the whole module; gradient steps capped so no example runs for long."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "NNSERVE_HOST": "127.0.0.1",
+        "NNSERVE_PORT": str(port),
+        "NNSERVE_MODELS_DIR": str(ROOT / "models"),
+        "NNSERVE_MAX_GRADIENT_STEPS": "20",
+        "NNSERVE_LOG_LEVEL": "warning",
+    }
+    log = tmp_path_factory.mktemp("fuzz") / "service.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service"], env=env, cwd=ROOT, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    service = Service(f"http://127.0.0.1:{port}", process, Path(log))
+    try:
+        wait_live(service)
+        yield service
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzzed_service: Service) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{fuzzed_service.url}/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_server_errors_and_every_error_has_an_error_key(case: schemathesis.Case) -> None:
+    response = case.call(timeout=30)
+    assert response.status_code < 500, f"{case.method} {case.path}: {response.text[:300]}"
+    if response.status_code >= 400:
+        body = response.json()
+        assert isinstance(body, dict) and "error" in body, response.text[:300]
