@@ -15,6 +15,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+import torch
 from onnx import TensorProto, helper, numpy_helper
 
 from service.cards import (
@@ -36,6 +37,7 @@ from training.step_export import (
     run_torch,
     trained_parameters,
 )
+from training.steps import QuadraticBowlStep, StepGraph
 
 WEIGHT_KG = np.array([48, 57, 50, 54, 64, 61, 43, 59], dtype=np.float32)
 HEIGHT_CM = np.array([165, 165, 157, 170, 175, 165, 155, 170], dtype=np.float32)
@@ -163,6 +165,30 @@ def test_exported_step_graph_matches_torch_and_is_recorded(tmp_path: Path, name:
             )
 
 
+def autograd_gradients(step: StepGraph, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """torch.autograd's gradient of the step module's own loss output, per parameter."""
+    inputs = {n: torch.from_numpy(np.asarray(feeds[n])) for n in step.input_names()}
+    leaves = [inputs[p].clone().requires_grad_(True) for p in step.parameter_names]
+    inputs.update(zip(step.parameter_names, leaves, strict=True))
+    loss = step(*(inputs[n] for n in step.input_names()))[0]
+    grads = torch.autograd.grad(loss, leaves)
+    return {f"grad.{p}": g.numpy() for p, g in zip(step.parameter_names, grads, strict=True)}
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_onnx_gradients_equal_autograd(tmp_path: Path, name: str) -> None:
+    """The exported graph's gradients against autograd directly (float32, rtol 1e-4)."""
+    version_dir = stand_in_version(tmp_path, name, seed=9)
+    graph = session(add_step_graph(version_dir))
+    card = read_card(version_dir)
+    feeds = example_feeds(card, trained_parameters(version_dir, card), m=6, seed=9)
+    got = dict(zip([o.name for o in graph.get_outputs()], graph.run(None, feeds), strict=True))
+    for output, want in autograd_gradients(build_step(card), feeds).items():
+        np.testing.assert_allclose(
+            got[output], want, rtol=1e-4, atol=1e-6, err_msg=f"{name} {output} vs autograd"
+        )
+
+
 def test_export_refuses_a_card_that_disagrees_with_model_onnx(tmp_path: Path) -> None:
     version_dir = stand_in_version(tmp_path, "logistic-regression")
     card = read_card(version_dir)
@@ -219,10 +245,6 @@ def test_bowl_descends_to_the_minimum_at_lr_0_1(bowl_dir: Path) -> None:
 
 
 def test_bowl_descends_to_the_minimum_in_float64() -> None:
-    import torch
-
-    from training.steps import QuadraticBowlStep
-
     point = torch.tensor([-4.7, 3.9], dtype=torch.float64)
     lr, l2 = torch.tensor(0.1, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64)
     for _ in range(1000):
@@ -266,3 +288,12 @@ def test_logistic_regression_from_zeros_starts_at_ln_2(tmp_path: Path) -> None:
                      steps=2, lr=0.5)  # fmt: skip
     assert losses[0] == pytest.approx(math.log(2), rel=1e-6)
     assert losses[1] < losses[0]
+
+
+def test_bowl_onnx_gradient_equals_autograd(bowl_dir: Path) -> None:
+    graph = session(bowl_dir / "step.onnx")
+    feeds = {"point": np.array([-3.2, 4.7], np.float32)}
+    feeds |= {"learning_rate": np.array(0.1, np.float32), "l2": np.array(0.5, np.float32)}
+    (grad,) = graph.run(["grad.point"], feeds)
+    want = autograd_gradients(QuadraticBowlStep(), feeds)["grad.point"]
+    np.testing.assert_allclose(grad, want, rtol=1e-4, atol=1e-6, err_msg="quadratic-bowl point")
