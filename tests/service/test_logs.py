@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,18 @@ ServerFactory = Callable[..., str]
 def log_lines(tmp_path: Path) -> list[dict[str, Any]]:
     """Every line the server wrote (start_server sends its output to server-<port>.log)."""
     (log,) = tmp_path.glob("server-*.log")
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    complete = log.read_text().rpartition("\n")[0]  # a line still being written is left out
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
+
+
+def settled_log(tmp_path: Path, last_path: str) -> list[dict[str, Any]]:
+    """The log once the last request's line is in: it is written just after the response."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = log_lines(tmp_path)  # every line parses as JSON: no plain-text access log
+        if (lines and lines[-1].get("path") == last_path) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
 
 
 def test_one_json_line_per_request_with_its_id(start_server: ServerFactory, tmp_path: Path) -> None:
@@ -26,7 +38,7 @@ def test_one_json_line_per_request_with_its_id(start_server: ServerFactory, tmp_
         http.get("/v2/health/live")
     assert echoed.headers["x-request-id"] == "trace-77"
     generated = failed.headers["x-request-id"]
-    lines = log_lines(tmp_path)  # every line parses as JSON: no plain-text access log
+    lines = settled_log(tmp_path, last_path="/v2/health/live")
     requests = [line for line in lines if line["message"] == "request"]
     by_id = {line["request_id"]: line for line in requests}
     assert by_id["trace-77"]["path"] == "/v2/models/mnist-mlp"
