@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logs import request_id_var
@@ -21,6 +22,8 @@ from service.responses import error_response
 log = logging.getLogger("service.requests")
 
 REQUEST_ID = "x-request-id"
+CLIENT_CLOSED = 499
+"""Status logged (never sent) when the client disconnected before its body arrived (nginx's)."""
 _MAX_ID_LENGTH = 128
 
 
@@ -110,6 +113,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:  # the client left mid-body: nobody to answer, nothing broken
+            status = CLIENT_CLOSED
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if started:

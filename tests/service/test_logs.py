@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -52,3 +53,22 @@ def test_one_json_line_per_request_with_its_id(start_server: ServerFactory, tmp_
         "/v2/health/live",
     ]
     assert any(line["message"].startswith("model mnist-mlp version 1 ready") for line in lines)
+
+
+def test_client_leaving_mid_body_is_logged_not_crashed(
+    start_server: ServerFactory, tmp_path: Path
+) -> None:
+    url = start_server()
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"POST /v2/models/mnist-mlp/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+            b"X-Request-ID: gone-1\r\n\r\n" + b'{"inputs": '
+        )
+        time.sleep(0.2)  # let the server start reading before the client vanishes
+    with httpx.Client(base_url=url, timeout=30) as http:
+        assert http.get("/v2/health/live").json() == {"live": True}
+    lines = settled_log(tmp_path, last_path="/v2/health/live")
+    (gone,) = [line for line in lines if line.get("request_id") == "gone-1"]
+    assert gone["status"] == 499
+    assert not [line for line in lines if "exception" in line]
