@@ -1,0 +1,213 @@
+"""Grayscale photo of a handwritten digit -> MNIST-style input: pure functions, no I/O.
+
+MNIST was made by scaling each binary NIST digit to fit a 20x20 box (aspect ratio kept,
+anti-aliased) and pasting it into 28x28 so that its centre of mass is the centre. A photo is
+brought to the same form:
+
+    gray [H, W] 0..255 --ink_map--------> ink [H, W] 0..1, white ink on black: polarity from
+                                          the border, paper shading and noise removed
+                       --crop_to_ink----> the ink's bounding box
+                       --fit_box--------> uint8, longer side 20 (area-averaged: anti-aliased)
+                       --centre_by_mass-> uint8 [28, 28], centre of mass at (14, 14)
+                       --to_tensor------> float32 [1, 784], (p/255 - mean) / std from the card
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageFilter
+
+from service.errors import Unprocessable
+
+FloatImage = npt.NDArray[np.float64]
+Pixels = npt.NDArray[np.uint8]
+
+SIDE = 28
+BOX = 20
+"""MNIST's geometry: a 28x28 field, the digit scaled to fit 20x20."""
+
+CENTRE = 14.0
+"""Where MNIST's centres of mass sit (row and column index; measured mean 14.0 +- 0.3)."""
+
+BORDER = 0.04
+"""Fraction of each side read as the border to tell the paper's brightness."""
+
+SURFACE_DEGREE = 3
+"""Degree of the polynomial surface that models the paper's shading."""
+
+FIT_POINTS = 64
+"""The shading is fitted on at most FIT_POINTS x FIT_POINTS samples (it is smooth)."""
+
+FIT_ROUNDS = 4
+"""Fits of the shading: each drops the samples that lie well above it (the ink)."""
+
+MIN_CONTRAST = 24.0
+"""Ink fainter than this (0..255) above the paper is no ink at all: the image is blank."""
+
+INK_FRACTION = 0.3
+"""Below this fraction of the strongest ink is paper, when measuring a typical stroke core."""
+
+NOISE_SIGMAS = 5.0
+"""...and so are pixels within this many noise standard deviations of the paper."""
+
+STROKE_EDGE = 0.5
+"""A pixel is on a stroke when its ink reaches half a stroke core's: the half-maximum edge."""
+
+SUPERSAMPLE = 4
+"""Strokes are cut out on a grid at least this many times finer than the 20x20 box."""
+
+
+def ink_map(gray: FloatImage) -> FloatImage:
+    """Ink strength, white ink on black: paper 0, a typical stroke core 1 (may exceed 1)."""
+    ink = 255.0 - gray if light_paper(gray) else gray.copy()
+    ink = np.clip(ink - paper_shading(ink), 0.0, None)  # [H, W], paper ~ 0
+    smooth = median3(ink)  # grain, JPEG ringing and isolated specks gone; stroke edges kept
+    peak = float(smooth.max())
+    noise = noise_sigma(ink)
+    if peak < MIN_CONTRAST or peak < 2 * NOISE_SIGMAS * noise:
+        raise Unprocessable("the image is blank: no ink (no digit) was found on it")
+    floor = max(INK_FRACTION * peak, NOISE_SIGMAS * noise)
+    core = float(np.median(smooth[smooth > floor]))  # a typical stroke core
+    return smooth / core
+
+
+def light_paper(gray: FloatImage) -> bool:
+    """True when the border (the paper) is nearer the image's light end than its dark end."""
+    band = max(1, round(BORDER * min(gray.shape)))
+    border = np.concatenate(
+        [gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()]
+    )
+    dark, light = np.percentile(gray, [1.0, 99.0])
+    return bool(np.median(border) > (dark + light) / 2.0)
+
+
+def paper_shading(ink: FloatImage) -> FloatImage:
+    """Smooth estimate of the paper under the ink (gradients, vignetting, soft shadows).
+
+    A cubic surface in (x, y) fitted by least squares to a lattice of at most FIT_POINTS^2
+    samples; samples brighter than the fit (the ink) are dropped and the fit repeated, so the
+    surface follows the paper only. Same shape as `ink`.
+    """
+    height, width = ink.shape
+    rows = np.linspace(0, height - 1, min(height, FIT_POINTS)).round().astype(int)
+    cols = np.linspace(0, width - 1, min(width, FIT_POINTS)).round().astype(int)
+    samples = ink[np.ix_(rows, cols)].ravel()  # [n]
+    basis = surface_basis(rows / max(height - 1, 1), cols / max(width - 1, 1))  # [n, k]
+    paper = samples <= np.median(samples)  # ink is bright and a minority: start below it
+    for _ in range(FIT_ROUNDS):
+        coef = least_squares(basis[paper], samples[paper])  # [k]
+        residual = samples - basis @ coef  # [n]; ink is far above the paper
+        spread = 1.4826 * np.median(np.abs(residual[paper])) + 1.0
+        paper = residual < 2.5 * spread
+    y = np.arange(height) / max(height - 1, 1)
+    x = np.arange(width) / max(width - 1, 1)
+    # A cubic can swing in a corner with no paper samples: keep it within the paper's range.
+    low, high = samples[paper].min(), samples[paper].max()
+    return np.clip(evaluate_surface(coef, y, x), low, high)  # [H, W]
+
+
+def least_squares(a: FloatImage, b: FloatImage) -> FloatImage:
+    """argmin_c |a c - b|^2 by the normal equations (k is tiny; a small ridge keeps it regular)."""
+    gram = a.T @ a + 1e-9 * np.eye(a.shape[1])  # [k, k]
+    return np.asarray(np.linalg.solve(gram, a.T @ b), dtype=np.float64)  # [k]
+
+
+def surface_terms() -> list[tuple[int, int]]:
+    """Exponents (i, j) of the monomials x^i y^j with i + j <= SURFACE_DEGREE."""
+    degree = SURFACE_DEGREE
+    return [(i, j) for i in range(degree + 1) for j in range(degree + 1 - i)]
+
+
+def surface_basis(y: FloatImage, x: FloatImage) -> FloatImage:
+    """The monomials at every point of the grid y x x: [len(y) * len(x), n_terms]."""
+    yy, xx = (grid.ravel() for grid in np.meshgrid(y, x, indexing="ij"))
+    return np.stack([xx**i * yy**j for i, j in surface_terms()], axis=1)
+
+
+def evaluate_surface(coef: FloatImage, y: FloatImage, x: FloatImage) -> FloatImage:
+    """sum c_ij x^i y^j on the grid y x x, as Y @ C @ X.T (separable: no [H*W, k] matrix)."""
+    powers = np.arange(SURFACE_DEGREE + 1)
+    c = np.zeros((SURFACE_DEGREE + 1, SURFACE_DEGREE + 1))  # [j, i]
+    for (i, j), value in zip(surface_terms(), coef, strict=True):
+        c[j, i] = value
+    return (y[:, None] ** powers) @ c @ (x[:, None] ** powers).T  # [H, W]
+
+
+def median3(values: FloatImage) -> FloatImage:
+    """3x3 median filter of values in 0..255 (Pillow's, on 8-bit levels: fast and enough)."""
+    image = Image.fromarray(np.round(np.clip(values, 0, 255)).astype(np.uint8))
+    return np.asarray(image.filter(ImageFilter.MedianFilter(3)), dtype=np.float64)
+
+
+def noise_sigma(ink: FloatImage) -> float:
+    """Robust standard deviation of the paper's grain: 1.4826 x the median absolute deviation."""
+    return float(1.4826 * np.median(np.abs(ink - np.median(ink))))
+
+
+def crop_to_ink(ink: FloatImage) -> FloatImage:
+    """The smallest rectangle holding every stroke pixel (ink >= STROKE_EDGE)."""
+    strokes = ink >= STROKE_EDGE
+    rows = np.flatnonzero(strokes.any(axis=1))
+    cols = np.flatnonzero(strokes.any(axis=0))
+    if rows.size == 0:
+        raise Unprocessable("the image is blank: no ink (no digit) was found on it")
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def fit_box(ink: FloatImage, box: int = BOX) -> Pixels:
+    """Binary strokes area-averaged to fit box x box, aspect kept: NIST -> MNIST. uint8 0..255.
+
+    The strokes are cut at STROKE_EDGE on a grid at least SUPERSAMPLE times finer than the
+    box, so the downscale makes MNIST's anti-aliased edge whatever the upload's resolution.
+    """
+    height, width = ink.shape
+    scale = box / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    fine = enlarge(ink, SUPERSAMPLE * box)
+    strokes = Image.fromarray(np.where(fine >= STROKE_EDGE, 255, 0).astype(np.uint8))
+    # Pillow's BOX filter averages each output pixel's exact footprint: area anti-aliasing.
+    return np.asarray(strokes.resize(size, Image.Resampling.BOX), dtype=np.uint8)
+
+
+def enlarge(ink: FloatImage, side: int) -> FloatImage:
+    """Bilinear upsampling by an integer factor until the longer side is at least `side`."""
+    factor = -(-side // max(ink.shape))  # ceil
+    if factor <= 1:
+        return ink
+    rows = upsampling_weights(ink.shape[0], factor)  # [H*f, H]
+    cols = upsampling_weights(ink.shape[1], factor)  # [W*f, W]
+    return rows @ ink @ cols.T  # [H*f, W*f]
+
+
+def upsampling_weights(length: int, factor: int) -> FloatImage:
+    """[length * factor, length] bilinear weights, pixel centres aligned (edges clamped)."""
+    positions = (np.arange(length * factor) + 0.5) / factor - 0.5  # in input pixel units
+    eye = np.eye(length)
+    return np.stack([np.interp(positions, np.arange(length), eye[k]) for k in range(length)], 1)
+
+
+def centre_by_mass(digit: Pixels, side: int = SIDE) -> Pixels:
+    """Paste into side x side so the ink's centre of mass lands on (CENTRE, CENTRE)."""
+    height, width = digit.shape
+    mass = digit.astype(np.float64)
+    total = mass.sum()
+    row = (mass.sum(axis=1) @ np.arange(height)) / total
+    col = (mass.sum(axis=0) @ np.arange(width)) / total
+    # Integer shift, clipped so the digit never leaves the field (odd shapes, e.g. a long 7).
+    top = int(np.clip(round(CENTRE - row), 0, side - height))
+    left = int(np.clip(round(CENTRE - col), 0, side - width))
+    field = np.zeros((side, side), dtype=np.uint8)
+    field[top : top + height, left : left + width] = digit
+    return field
+
+
+def to_digit(gray: FloatImage) -> Pixels:
+    """The 28x28 uint8 MNIST-style digit (white on black) of a grayscale photo."""
+    return centre_by_mass(fit_box(crop_to_ink(ink_map(gray))))
+
+
+def to_tensor(digit: Pixels, mean: float, std: float) -> npt.NDArray[np.float32]:
+    """Model input [1, 784]: (p/255 - mean) / std, row-major; the one float32 cast."""
+    scaled = (digit.astype(np.float64) / 255.0 - mean) / std
+    return scaled.reshape(1, SIDE * SIDE).astype(np.float32)
