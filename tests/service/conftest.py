@@ -26,7 +26,7 @@ def build_linear_model(
 ) -> None:
     """models/<name>/<version>/ with a Gemm(+Softmax|Sigmoid) model.onnx and its card."""
     version_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(int(version_dir.name))  # each version its own weights
     weight = rng.normal(size=(classes, features)).astype(np.float32)  # [out, in]
     nodes = [helper.make_node("Gemm", ["input", "linear.weight", "linear.bias"], [outputs[0]])]
     nodes[0].attribute.append(helper.make_attribute("transB", 1))

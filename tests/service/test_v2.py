@@ -11,6 +11,9 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from service.app import create_app
+from service.config import Settings
+
 CPU = "CPUExecutionProvider"
 
 
@@ -198,3 +201,27 @@ def test_openapi_describes_every_endpoint_with_examples(client: TestClient) -> N
     infer = spec["paths"]["/v2/models/{name}/infer"]["post"]
     assert infer["requestBody"]["content"]["application/json"]["example"]["inputs"]
     assert infer["responses"]["200"]["content"]["application/json"]["example"]["outputs"]
+
+
+def test_each_version_serves_its_own_graph(tiny_repo: Path) -> None:
+    """tiny-softmax has versions 1 and 2 with different weights: the path picks the graph."""
+    x = np.array([[1.0, -2.0, 0.5, 3.0]], dtype=np.float32)
+    body = infer_json(x, outputs=[{"name": "logits"}])
+    want = {
+        v: ort.InferenceSession(
+            str(tiny_repo / "tiny-softmax" / v / "model.onnx"), providers=[CPU]
+        ).run(["logits"], {"input": x})[0]
+        for v in ("1", "2")
+    }
+    assert not np.allclose(want["1"], want["2"])
+    with TestClient(create_app(Settings(models_dir=tiny_repo))) as tiny:
+        for path, version in [
+            ("/v2/models/tiny-softmax/versions/1/infer", "1"),
+            ("/v2/models/tiny-softmax/versions/2/infer", "2"),
+            ("/v2/models/tiny-softmax/infer", "2"),
+        ]:
+            result = tiny.post(path, json=body).json()
+            assert result["model_version"] == version
+            np.testing.assert_allclose(result["outputs"][0]["data"], want[version][0], rtol=1e-6)
+        assert tiny.get("/v2/models/tiny-softmax").json()["versions"] == ["1", "2"]
+        assert tiny.get("/v2/models/tiny-softmax/versions/1").json()["versions"] == ["1"]
