@@ -124,7 +124,8 @@ def test_sigterm_finishes_in_flight_requests_and_refuses_new_ones(service: Servi
     assert [a.status_code for a in answers] == [200] * 4, [a.text[:200] for a in answers]
     assert all(a.json()["outputs"] for a in answers)
     svc.process.wait(timeout=40)
-    assert svc.process.returncode == 0, svc.log_text()
+    # uvicorn re-raises the SIGTERM it handled once shutdown is done: exit by that signal
+    assert svc.process.returncode in (0, -signal.SIGTERM), svc.log_text()
     assert time.monotonic() - stopped_at < 30 + 5  # the graceful timeout, plus start-up slack
 
 
