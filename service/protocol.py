@@ -191,6 +191,8 @@ def _decode_outputs(outputs: Any, binary_output: bool) -> list[OutputRequest] | 
     for output in outputs:
         if not isinstance(output, dict) or not isinstance(output.get("name"), str):
             raise BadRequest("each output must be an object with a string name")
+        if any(seen.name == output["name"] for seen in requested):
+            raise BadRequest(f"output {output['name']!r} is requested twice")
         parameters = _parameters(output, f"output {output['name']!r}")
         requested.append(
             OutputRequest(output["name"], _flag(parameters, "binary_data", binary_output))

@@ -187,6 +187,11 @@ BAD_BODIES: list[tuple[bytes, str | None, str]] = [
         "input 'x' has neither data nor binary_data_size",
     ),
     (
+        body(tensor([1], [1]), outputs=[{"name": "y"}, {"name": "y"}]),
+        None,
+        "output 'y' is requested twice",
+    ),
+    (
         body(tensor([1], [1]), outputs=[{"nom": "y"}]),
         None,
         "each output must be an object with a string name",
