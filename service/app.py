@@ -29,7 +29,7 @@ from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.registry import ModelVersion, Registry
 from service.responses import error_response
-from service.routes import gradient_step, health, metrics, v1, v2, web
+from service.routes import gradient_step, health, metrics, predict, v1, v2, web
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(v2.router)
     app.include_router(v1.router)
+    app.include_router(predict.router)
     app.include_router(gradient_step.router)
     app.include_router(metrics.router)
     app.include_router(web.router)

@@ -1,15 +1,16 @@
 """Grayscale photo of a handwritten digit -> MNIST-style input: pure functions, no I/O.
 
 MNIST was made by scaling each binary NIST digit to fit a 20x20 box (aspect ratio kept,
-anti-aliased) and pasting it into 28x28 so that its centre of mass is the centre. A photo is
-brought to the same form:
+anti-aliased) and pasting it into 28x28 so that its centre of mass is the centre. An upload
+is brought to the same form (`read_digit`, then `to_tensor` with the card's normalization):
 
-    gray [H, W] 0..255 --ink_map--------> ink [H, W] 0..1, white ink on black: polarity from
-                                          the border, paper shading and noise removed
-                       --crop_to_ink----> the ink's bounding box
-                       --fit_box--------> uint8, longer side 20 (area-averaged: anti-aliased)
-                       --centre_by_mass-> uint8 [28, 28], centre of mass at (14, 14)
-                       --to_tensor------> float32 [1, 784], (p/255 - mean) / std from the card
+    bytes --service.images.decode--> gray [H, W], 0 black .. 255 white
+          --ink_map--------> ink [H, W], white on black, 1 = a stroke core: polarity from the
+                             border, paper shading (a fitted surface) and grain removed
+          --crop_to_ink----> the strokes' bounding box (strokes: ink >= 1/2)
+          --fit_box--------> binary strokes area-averaged to fit 20x20: uint8, anti-aliased
+          --centre_by_mass-> uint8 [28, 28], centre of mass at (14, 14)
+          --to_tensor------> float32 [1, 784], (p/255 - mean) / std from the card
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy.typing as npt
 from PIL import Image, ImageFilter
 
 from service.errors import Unprocessable
+from service.images import decode
 
 FloatImage = npt.NDArray[np.float64]
 Pixels = npt.NDArray[np.uint8]
@@ -200,6 +202,11 @@ def centre_by_mass(digit: Pixels, side: int = SIDE) -> Pixels:
     field = np.zeros((side, side), dtype=np.uint8)
     field[top : top + height, left : left + width] = digit
     return field
+
+
+def read_digit(data: bytes, max_pixels: int) -> Pixels:
+    """The 28x28 MNIST-style digit of an uploaded image's bytes (CPU-bound: run it in a thread)."""
+    return to_digit(decode(data, max_pixels))
 
 
 def to_digit(gray: FloatImage) -> Pixels:

@@ -1,0 +1,155 @@
+"""POST /predict: a photo or drawing of one handwritten digit in, the digit out.
+
+The image comes as multipart/form-data field `file` (an HTML form, `curl -F file=@digit.png`)
+or as the raw body with an image/* (or application/octet-stream) content type. Decoding and
+the MNIST-style preprocessing (service.digits) run in a worker thread; the model is any
+classifier whose card says preprocessing kind "mnist". With `?debug=true` the answer adds
+`image`: the 28x28 digit the model saw, rows of 0-255 integers, white ink on black.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from service.deps import RegistryDep, SettingsDep
+from service.digits import read_digit, to_tensor
+from service.errors import Unprocessable, UnsupportedMediaType
+from service.registry import ModelVersion, Registry
+from service.responses import json_response
+from service.routes.v1 import predictions
+
+router = APIRouter(tags=["predict"])
+
+FIELD = "file"
+RAW_TYPES = ("image/", "application/octet-stream")
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {
+        "description": message,
+        "content": {"application/json": {"example": {"error": message}}},
+    }
+
+
+BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "PNG, JPEG, BMP, GIF (first frame) or WebP; any size and colour mode. "
+        "Either multipart field `file`, or the raw bytes with an image/* content type.",
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {FIELD: {"type": "string", "format": "binary"}},
+                    "required": [FIELD],
+                }
+            },
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    "200": {
+        "description": "The digit, the probability of each class, and with ?debug=true the "
+        "28x28 `image` the model saw (rows of 0-255 integers).",
+        "content": {
+            "application/json": {
+                "example": {
+                    "model": "mnist-mlp",
+                    "version": 1,
+                    "digit": 7,
+                    "probabilities": [0.0, 0.0, 0.001, 0.0, 0.0, 0.0, 0.0, 0.998, 0.0, 0.001],
+                    "provider": "CPUExecutionProvider",
+                }
+            }
+        },
+    },
+    "404": _error("model 'nope' not found"),
+    "413": _error("image is 20000x20000 = 400000000 pixels; the limit is 25000000"),
+    "415": _error("not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)"),
+    "422": _error("the image is blank: no ink (no digit) was found on it"),
+    "503": _error("model mnist-mlp version 1 is not ready: ..."),
+}
+
+
+@router.post("/predict", openapi_extra=BODY, responses=RESPONSES)
+async def predict(
+    request: Request,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    model: Annotated[str | None, Query(description="An MNIST classifier.")] = None,
+    debug: Annotated[bool, Query(description="Add the 28x28 image the model saw.")] = False,
+) -> Response:
+    """Recognize the handwritten digit in an uploaded image."""
+    mv = image_model(registry, model or settings.default_model)
+    data = await upload_bytes(request)
+    digit = await anyio.to_thread.run_sync(read_digit, data, settings.max_image_pixels)
+    norm = mv.card.preprocessing
+    outputs = await mv.infer({mv.card.inputs[0].name: to_tensor(digit, norm.mean[0], norm.std[0])})
+    return json_response(answer(mv, outputs, digit if debug else None))
+
+
+def answer(mv: ModelVersion, outputs: dict[str, Any], image: Any = None) -> dict[str, Any]:
+    """The response body: the digit, the class probabilities, and the image when asked."""
+    best = predictions(mv.card, outputs)[0]
+    body = {
+        "model": mv.name,
+        "version": mv.version,
+        "digit": best["class"],
+        "probabilities": best["probabilities"],
+        "provider": mv.provider,
+    }
+    return body if image is None else {**body, "image": image}
+
+
+def image_model(registry: Registry, name: str) -> ModelVersion:
+    """The ready model `name`: 404 unknown, 422 when it does not read images, 503 not ready."""
+    mv = registry.get(name)
+    card = mv.card if mv.has_card else None
+    if card and (card.task != "classification" or card.preprocessing.kind != "mnist"):
+        readers = ", ".join(sorted(image_readers(registry)))
+        raise Unprocessable(
+            f"model {name} does not read images (POST /predict serves {readers}); "
+            f"send its features to /v1/models/{name}/predict"
+        )
+    return registry.get_ready(name)
+
+
+def image_readers(registry: Registry) -> set[str]:
+    """Names of the models that /predict can serve."""
+    return {
+        mv.name
+        for mv in registry.versions()
+        if mv.has_card
+        and mv.card.task == "classification"
+        and mv.card.preprocessing.kind == "mnist"
+    }
+
+
+async def upload_bytes(request: Request) -> bytes:
+    """The image's bytes, from multipart field `file` or from a raw image/* body."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        return await form_file(request)
+    if media_type.startswith(RAW_TYPES):
+        return await request.body()
+    raise UnsupportedMediaType(
+        f"send the image as multipart/form-data field '{FIELD}' or as the raw body with an "
+        f"image/* content type, not {media_type or 'a body without a content type'}"
+    )
+
+
+async def form_file(request: Request) -> bytes:
+    """The bytes of the multipart field `file` (422 when it is missing or not a file)."""
+    async with request.form(max_files=1, max_fields=16) as form:
+        upload = form.get(FIELD)
+        if not isinstance(upload, UploadFile):
+            missing = "is missing" if upload is None else "is not a file"
+            raise Unprocessable(f"multipart field '{FIELD}' with the image {missing}")
+        return await upload.read()
