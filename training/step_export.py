@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 from onnx import numpy_helper
 
-from service.cards import ModelCard, StepSpec, TensorSpec, file_entry, read_card, write_card
+from service.cards import ModelCard, StepSpec, file_entry, read_card, write_card
+from training.step_parity import check_step, data_specs, example_feeds
 from training.steps import (
     LogisticStep,
     MLPStep,
@@ -36,7 +36,6 @@ from training.steps import (
 
 STEP_FILE = "step.onnx"
 OPSET = 18
-TOLERANCE = 1e-4  # |onnx - torch| <= TOLERANCE * (1 + max |torch|), per output
 
 
 def _regression(card: ModelCard) -> StepGraph:
@@ -82,48 +81,6 @@ def trained_parameters(version_dir: Path, card: ModelCard) -> dict[str, np.ndarr
             raise StepExportError(f"{card.name}: {spec.name} is {shape}, card says {spec.shape}")
         params[spec.name] = found[spec.name].astype(np.float32)
     return params
-
-
-def data_specs(card: ModelCard) -> tuple[TensorSpec | None, TensorSpec | None]:
-    """The step graph's x (the model's input) and y (by task) specs; none for a function."""
-    if card.task == "function":
-        return None, None
-    x = TensorSpec(name="x", datatype="FP32", shape=card.inputs[0].shape)
-    y_type = "INT64" if card.task == "classification" else "FP32"
-    return x, TensorSpec(name="y", datatype=y_type, shape=[-1])
-
-
-def example_feeds(
-    card: ModelCard, params: dict[str, np.ndarray], m: int, seed: int
-) -> dict[str, np.ndarray]:
-    """Parameters plus a random batch of m rows in the ranges the model sees."""
-    rng = np.random.default_rng(seed)
-    feeds: dict[str, np.ndarray] = dict(params)
-    x_spec, y_spec = data_specs(card)
-    if x_spec is not None and y_spec is not None:
-        n = x_spec.shape[1]
-        centre = np.float32(card.preprocessing.mean[0]) if card.task == "regression" else 0.0
-        spread = np.float32(card.preprocessing.std[0]) if card.task == "regression" else 1.0
-        feeds["x"] = (centre + spread * rng.standard_normal((m, n))).astype(np.float32)
-        feeds["y"] = example_targets(card, rng, m)
-    feeds["learning_rate"] = np.array(0.05, dtype=np.float32)
-    feeds["l2"] = np.array(0.1, dtype=np.float32)
-    return feeds
-
-
-def example_targets(card: ModelCard, rng: np.random.Generator, m: int) -> np.ndarray:
-    if card.task == "classification":
-        return rng.integers(0, len(card.labels) or 10, size=m).astype(np.int64)
-    if card.task == "binary-classification":
-        return rng.integers(0, 2, size=m).astype(np.float32)
-    return rng.standard_normal(m).astype(np.float32)
-
-
-def run_torch(step: StepGraph, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The torch step module on numpy feeds, outputs by their ONNX names."""
-    with torch.no_grad():
-        outputs = step(*(torch.from_numpy(np.asarray(feeds[n])) for n in step.input_names()))
-    return {name: out.numpy() for name, out in zip(step.output_names(), outputs, strict=True)}
 
 
 @contextmanager
@@ -175,19 +132,6 @@ def strip_stack_traces(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def check_step(step: StepGraph, path: Path, feeds: dict[str, np.ndarray]) -> float:
-    """Largest scaled |onnxruntime - torch| over the outputs; raises above TOLERANCE."""
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = dict(zip(step.output_names(), session.run(step.output_names(), feeds), strict=True))
-    worst = 0.0
-    for name, want in run_torch(step, feeds).items():
-        error = float(np.max(np.abs(got[name] - want))) / (1.0 + float(np.max(np.abs(want))))
-        if not error <= TOLERANCE:
-            raise StepExportError(f"{path}: output {name} differs from torch by {error:.3g}")
-        worst = max(worst, error)
-    return worst
-
-
 def step_spec(step: StepGraph, card: ModelCard) -> StepSpec:
     """card.step: the graph's names, so the service builds feeds from the card alone."""
     x, y = data_specs(card)
@@ -221,14 +165,20 @@ def add_step_graph(version_dir: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training export-steps", description=__doc__)
-    parser.add_argument("name", help="a model name, or all (default: %(default)s)")
+    parser.add_argument("name", choices=[*sorted(STEP_KINDS), "all"], help="model, or all")
     parser.add_argument("--models-dir", type=Path, default=Path("models"), help="(%(default)s)")
     parser.add_argument("--version", type=int, default=1, help="(default: %(default)s)")
     args = parser.parse_args(argv)
     names = sorted(STEP_KINDS) if args.name == "all" else [args.name]
     for name in names:
         version_dir = args.models_dir / name / str(args.version)
+        if name == "quadratic-bowl" and not (version_dir / "card.json").is_file():
+            from training.bowl import write_bowl  # here: training.bowl imports this module
+
+            write_bowl(args.models_dir)  # nothing to train: the bowl is written, step and all
         if not (version_dir / "card.json").is_file():
+            if args.name != "all":  # a model asked for by name must be there
+                parser.error(f"no card in {version_dir}")
             print(f"{name}: no card in {version_dir}, skipped")
             continue
         path = add_step_graph(version_dir)

@@ -13,11 +13,10 @@ from service.cards import read_card, verify_files
 from training.step_export import (
     STEP_KINDS,
     build_step,
-    check_step,
-    example_feeds,
     step_spec,
     trained_parameters,
 )
+from training.step_parity import check_step, example_feeds
 
 NAMES = sorted(STEP_KINDS)
 

@@ -32,11 +32,10 @@ from training.step_export import (
     StepExportError,
     add_step_graph,
     build_step,
-    example_feeds,
     main,
-    run_torch,
     trained_parameters,
 )
+from training.step_parity import example_feeds, run_torch
 from training.steps import QuadraticBowlStep, StepGraph
 
 WEIGHT_KG = np.array([48, 57, 50, 54, 64, 61, 43, 59], dtype=np.float32)
@@ -212,6 +211,13 @@ def test_cli_exports_what_exists(tmp_path: Path, capsys: pytest.CaptureFixture[s
     printed = capsys.readouterr().out
     assert "linear-regression: wrote" in printed and "mnist-mlp: no card" in printed
     assert (tmp_path / "linear-regression" / "1" / "step.onnx").is_file()
+    bowl = tmp_path / "quadratic-bowl" / "1"  # nothing to train: export-steps writes it whole
+    assert verify_files(bowl, read_card(bowl)) == [] and (bowl / "step.onnx").is_file()
+
+
+def test_cli_refuses_a_named_model_without_a_card(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["mnist-mlp", "--models-dir", str(tmp_path)])
 
 
 @pytest.fixture(scope="module")
