@@ -28,6 +28,8 @@ WORKING_SIDE = 448
 """Longer side a large upload is reduced to before the pixel maths: a handwritten stroke stays
 several pixels wide and a 24-megapixel photo costs what a small one does."""
 
+CORRUPT = "the image is corrupt or truncated and cannot be decoded"
+
 # Pillow raises these for malformed files, depending on the plugin and where the bytes end.
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError)
 
@@ -45,20 +47,19 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
         image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Pillow's own bomb check runs inside open(); its warning is an error under pytest.
-        raise PayloadTooLarge(f"image has too many pixels: {exc}") from exc
+        raise PayloadTooLarge(f"the image has too many pixels; the limit is {max_pixels}") from exc
     except UnidentifiedImageError as exc:
         raise UnsupportedMediaType(
             "not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)"
         ) from exc
     except _DECODE_ERRORS as exc:
-        raise Unprocessable(f"the image is corrupt: {exc}") from exc
+        raise Unprocessable(CORRUPT) from exc
     width, height = image.size
     if width * height > max_pixels:
         raise PayloadTooLarge(
-            f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}"
+            f"the image has too many pixels: {width}x{height} = {width * height}; "
+            f"the limit is {max_pixels}"
         )
-    if width == 0 or height == 0:
-        raise Unprocessable(f"the image is empty ({width}x{height} pixels)")
     return image
 
 
@@ -72,7 +73,7 @@ def load_frame(image: Image.Image) -> Image.Image:
         upright = ImageOps.exif_transpose(image)
         return reduce_to_working_size(with_plain_mode(upright))
     except _DECODE_ERRORS as exc:
-        raise Unprocessable(f"the image is corrupt or truncated: {exc}") from exc
+        raise Unprocessable(CORRUPT) from exc
 
 
 def with_plain_mode(image: Image.Image) -> Image.Image:

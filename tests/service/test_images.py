@@ -1,0 +1,213 @@
+"""service.images: every supported format and colour mode, EXIF, transparency, and each way an
+upload can be bad (empty, not an image, corrupt, truncated, too many pixels)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from service.errors import NNServeError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from service.images import CORRUPT, WORKING_SIDE, decode
+
+LIMIT = 25_000_000
+NOT_AN_IMAGE = "not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)"
+
+
+def encode(image: Image.Image, fmt: str, **params: Any) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def bar_image(mode: str = "L", size: tuple[int, int] = (40, 30)) -> Image.Image:
+    """White image with a black vertical bar on its left half (lossless formats keep it)."""
+    pixels = np.full((size[1], size[0]), 255, dtype=np.uint8)
+    pixels[:, : size[0] // 2] = 0
+    return Image.fromarray(pixels).convert(mode)
+
+
+def assert_bar(gray: np.ndarray, tolerance: float = 0.0) -> None:
+    half = gray.shape[1] // 2
+    assert gray.dtype == np.float64
+    assert np.abs(gray[:, : half - 1]).max() <= tolerance, "left half should be black"
+    assert np.abs(gray[:, half + 1 :] - 255).max() <= tolerance, "right half should be white"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "BMP", "GIF"])
+@pytest.mark.parametrize("mode", ["1", "L", "P", "RGB"])
+def test_lossless_formats_and_modes_decode_exactly(fmt: str, mode: str) -> None:
+    gray = decode(encode(bar_image(mode), fmt), LIMIT)
+    assert gray.shape == (30, 40)
+    assert_bar(gray)
+
+
+@pytest.mark.parametrize(("fmt", "mode"), [("JPEG", "L"), ("JPEG", "RGB"), ("JPEG", "CMYK")])
+def test_jpeg_decodes_within_compression_noise(fmt: str, mode: str) -> None:
+    gray = decode(encode(bar_image(mode), fmt, quality=95), LIMIT)
+    assert gray.shape == (30, 40)
+    assert_bar(gray[:, 2:-2], tolerance=30)
+
+
+@pytest.mark.parametrize("lossless", [True, False])
+def test_webp_decodes(lossless: bool) -> None:
+    gray = decode(encode(bar_image("RGB"), "WEBP", lossless=lossless, quality=95), LIMIT)
+    assert gray.shape == (30, 40)
+    assert_bar(gray[:, 2:-2], tolerance=0 if lossless else 40)
+
+
+def test_sixteen_bit_grayscale_png_is_scaled_to_eight_bits() -> None:
+    pixels = np.array([[0, 32896, 65535]], dtype=np.uint16)
+    gray = decode(encode(Image.fromarray(pixels), "PNG"), LIMIT)
+    np.testing.assert_allclose(gray, [[0.0, 128.0, 255.0]])
+
+
+def test_gif_first_frame_is_the_one_read() -> None:
+    frames = [bar_image("P"), Image.new("P", (40, 30), 0)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    assert Image.open(io.BytesIO(data)).n_frames == 2
+    assert_bar(decode(data, LIMIT))
+
+
+@pytest.mark.parametrize(("orientation", "stored_turn"), [(3, 180), (6, 90), (8, 270)])
+def test_exif_orientation_is_honoured(orientation: int, stored_turn: int) -> None:
+    upright = bar_image("L", (40, 30))
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # the camera stored the pixels turned and says so in EXIF
+    stored = upright.rotate(stored_turn, expand=True)
+    gray = decode(encode(stored, "JPEG", quality=95, exif=exif.tobytes()), LIMIT)
+    assert gray.shape == (30, 40)
+    assert_bar(gray[:, 2:-2], tolerance=30)
+
+
+def test_transparent_canvas_is_composited_onto_white() -> None:
+    rgba = np.zeros((30, 40, 4), dtype=np.uint8)  # transparent black: a blank canvas
+    rgba[:, :20, 3] = 255  # an opaque black stroke on the left
+    gray = decode(encode(Image.fromarray(rgba, "RGBA"), "PNG"), LIMIT)
+    assert_bar(gray)
+
+
+def test_half_transparent_ink_is_blended_with_the_paper() -> None:
+    rgba = np.zeros((2, 2, 4), dtype=np.uint8)
+    rgba[0, 0, 3] = 255
+    rgba[0, 1, 3] = 128
+    gray = decode(encode(Image.fromarray(rgba, "RGBA"), "PNG"), LIMIT)
+    np.testing.assert_allclose(gray, [[0.0, 255 * 127 / 255], [255.0, 255.0]])
+
+
+def test_light_strokes_on_transparency_get_black_paper() -> None:
+    rgba = np.zeros((30, 40, 4), dtype=np.uint8)
+    rgba[:, 20:] = 255  # opaque white on the right, transparent elsewhere
+    gray = decode(encode(Image.fromarray(rgba, "RGBA"), "PNG"), LIMIT)
+    assert_bar(gray)
+
+
+@pytest.mark.parametrize(("fmt", "mode"), [("PNG", "LA"), ("WEBP", "RGBA"), ("GIF", "P")])
+def test_transparency_in_other_modes_and_formats(fmt: str, mode: str) -> None:
+    image = Image.new("RGBA", (40, 30), (255, 255, 255, 0))
+    image.paste((0, 0, 0, 255), (0, 0, 20, 30))
+    if mode == "P":
+        image = image.convert("P", palette=Image.Palette.ADAPTIVE, colors=2)
+        image.info["transparency"] = image.getpixel((39, 0))
+    gray = decode(encode(image.convert(mode) if mode != "P" else image, fmt, lossless=True), LIMIT)
+    assert_bar(gray)
+
+
+def test_large_uploads_are_reduced_to_the_working_size() -> None:
+    gray = decode(encode(bar_image("L", (2000, 1000)), "PNG"), LIMIT)
+    assert gray.shape == (WORKING_SIDE // 2, WORKING_SIDE)
+    assert_bar(gray, tolerance=0)
+
+
+def test_large_jpeg_is_decoded_reduced() -> None:
+    gray = decode(encode(bar_image("RGB", (3000, 1500)), "JPEG", quality=90), LIMIT)
+    assert gray.shape == (WORKING_SIDE // 2, WORKING_SIDE)
+    assert_bar(gray[:, 4:-4], tolerance=30)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height, followed by a few bytes of garbage pixels."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"garbage")
+
+
+def expect(error: type[NNServeError], message: str, data: bytes, limit: int = LIMIT) -> None:
+    with pytest.raises(error) as caught:
+        decode(data, limit)
+    assert caught.value.message == message
+
+
+def test_more_pixels_than_the_limit_is_413_from_the_header_alone() -> None:
+    # The pixel data is garbage: a 413 (not a 422) shows the size was checked before decoding.
+    message = "the image has too many pixels: 6000x5000 = 30000000; the limit is 25000000"
+    expect(PayloadTooLarge, message, png_header_only(6000, 5000))
+
+
+def test_pixel_limit_is_the_setting() -> None:
+    data = encode(bar_image("L", (101, 100)), "PNG")
+    expect(
+        PayloadTooLarge,
+        "the image has too many pixels: 101x100 = 10100; the limit is 10000",
+        data,
+        10_000,
+    )
+    assert decode(data, 10_100).shape == (100, 101)
+
+
+def test_pillow_bomb_check_is_413_too() -> None:
+    # Far beyond Pillow's own limit (2 x Image.MAX_IMAGE_PIXELS): Pillow refuses in open().
+    expect(
+        PayloadTooLarge,
+        "the image has too many pixels; the limit is 1000000000000",
+        png_header_only(100_000, 100_000),
+        limit=10**12,
+    )
+
+
+def test_empty_upload_is_422() -> None:
+    expect(Unprocessable, "the upload is empty: send the image's bytes", b"")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"hello, this is text", b"%PDF-1.7\n", b"\x00" * 100, encode(bar_image(), "TIFF")],
+    ids=["text", "pdf", "zeros", "tiff"],
+)
+def test_not_an_image_in_a_supported_format_is_415(data: bytes) -> None:
+    expect(
+        UnsupportedMediaType, "not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)", data
+    )
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "WEBP"])
+def test_truncated_image_is_422(fmt: str) -> None:
+    noise = np.random.default_rng(0).integers(0, 256, size=(64, 64), dtype=np.uint8)
+    data = encode(Image.fromarray(noise).convert("RGB"), fmt)
+    expect(
+        Unprocessable,
+        CORRUPT,
+        data[: len(data) * 2 // 3],
+    )
+
+
+def test_corrupt_pixel_data_is_422() -> None:
+    expect(
+        Unprocessable,
+        CORRUPT,
+        png_header_only(64, 64),
+    )
+
+
+def test_zero_sized_image_is_415() -> None:
+    # Pillow refuses to identify an image with no pixels at all.
+    expect(UnsupportedMediaType, NOT_AN_IMAGE, png_header_only(0, 10))
