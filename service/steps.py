@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import onnx
 from onnx import numpy_helper
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.cards import ModelCard, StepSpec, TensorSpec
 from service.errors import NotFound
@@ -49,7 +49,7 @@ class StepRequest(BaseModel):
 
     parameters: dict[str, Any] | None = None
     init: Init = "trained"
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     x: list[list[float]] | None = None
     y: list[float] | None = None
     learning_rate: float = 0.1
@@ -172,3 +172,16 @@ def walk(
         result.losses.append(float(loss))
         result.gradients, result.parameters = grads, updated
     return result
+
+
+def run(
+    request: StepRequest,
+    card: ModelCard,
+    spec: StepSpec,
+    runtime: Runtime,
+    limits: Limits,
+    version_dir: Path,
+) -> Walk:
+    """Validate, pick the start, walk (blocking: call it off the event loop)."""
+    start, batch = prepare(request, card, spec, limits, version_dir)
+    return walk(runtime, spec, start, batch, request)

@@ -34,6 +34,7 @@ async def gradient_step(
     """Run `steps` gradient-descent steps from the given or `init` parameters."""
     mv = registry.get_ready(name)
     spec, runtime = steps.step_graph(mv.card, mv.step_runtime)
-    start, batch = steps.prepare(body, mv.card, spec, Limits.from_settings(settings), mv.path)
-    walk = await anyio.to_thread.run_sync(steps.walk, runtime, spec, start, batch, body)
+    limits = Limits.from_settings(settings)
+    # Decoding a big x and reading model.onnx's weights are blocking work too.
+    walk = await anyio.to_thread.run_sync(steps.run, body, mv.card, spec, runtime, limits, mv.path)
     return json_response(walk.to_json())

@@ -211,6 +211,7 @@ def test_non_finite_numbers_are_422(client: TestClient, body: str, message: str)
         (BOWL, {"init": "ones"}, "body.init"),
         (BOWL, {"stepz": 3}, "body.stepz"),
         (BOWL, {"steps": "many"}, "body.steps"),
+        (BOWL, {"init": "random", "seed": -1}, "body.seed"),
     ],
 )
 def test_other_bad_requests_are_422(
@@ -249,4 +250,20 @@ def test_work_over_the_cap_is_422(client: TestClient) -> None:
     assert answer.json() == {
         "error": "steps x rows of x x parameters = 10 x 1024 x 535818 = 5486776320 is over "
         "the limit of 5000000000; send fewer steps or rows"
+    }
+
+
+def test_divergence_on_the_first_step_returns_the_start(client: TestClient) -> None:
+    """x near float32's limit: the very first loss overflows; nothing completed, no 500."""
+    start = {"linear.weight": [[100.0]], "linear.bias": [0.0]}
+    request = {"parameters": start, "x": [[3e38], [-3e38]], "y": [1.0, 2.0], "steps": 5}
+    answer = client.post(LINEAR, json=request)
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "losses": [],
+        "gradients": {},
+        "parameters": start,
+        "steps": 0,
+        "converged": False,
+        "diverged": True,
     }
