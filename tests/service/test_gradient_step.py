@@ -22,6 +22,7 @@ SLOPE, INTERCEPT = 0.7514124562779751, 124.29802113285037
 LINEAR = "/v1/models/linear-regression/gradient-step"
 BOWL = "/v1/models/quadratic-bowl/gradient-step"
 LOGISTIC = "/v1/models/logistic-regression/gradient-step"
+SOFTMAX = "/v1/models/mnist-softmax/gradient-step"
 
 
 @pytest.fixture(scope="module")
@@ -208,6 +209,9 @@ def test_non_finite_numbers_are_422(client: TestClient, body: str, message: str)
     [
         (BOWL, {"x": [[1.0, 2.0]]}, "x and y: model quadratic-bowl takes no data"),
         (LOGISTIC, {"x": [[1.0, 2.0]], "y": [2]}, "y[0] = 2 is not 0 or 1"),
+        (SOFTMAX, {"x": [[0.0] * 784] * 2, "y": [3, 1.5]}, "y[1] = 1.5 is not a class id 0..9"),
+        (SOFTMAX, {"x": [[0.0] * 784], "y": [10]}, "y[0] = 10 is not a class id 0..9"),
+        (SOFTMAX, {"x": [[0.0] * 28], "y": [1]}, "x rows must have 784 values, got 28"),
         (BOWL, {"init": "ones"}, "body.init"),
         (BOWL, {"stepz": 3}, "body.stepz"),
         (BOWL, {"steps": "many"}, "body.steps"),
