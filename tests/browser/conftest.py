@@ -61,9 +61,9 @@ class Web:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         if selector is None:
-            self.page.screenshot(path=path, full_page=True)
+            self.page.screenshot(path=path, full_page=True, animations="disabled")
         else:
-            self.page.locator(selector).screenshot(path=path)
+            self.page.locator(selector).screenshot(path=path, animations="disabled")
         return path
 
 
