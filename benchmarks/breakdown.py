@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from benchmarks import payloads
+from benchmarks import asgi_driver, payloads, plan
 from benchmarks.servers import Threads
 from service import digits, images, protocol
 from service.runtime import Runtime
@@ -98,18 +98,30 @@ def measure(models_dir: Path, threads: Threads) -> dict[str, Any]:
     }
     for timings in stages.values():
         timings["hand-off to the worker thread"] = hop
-    return {"stages_us": stages}
+    whole = asgi_driver.app_micros(models_dir, threads, {
+        "v2-json": (plan.V2_INFER, payloads.v2_json(x)),
+        "v2-binary": (plan.V2_INFER, payloads.v2_binary(x)),
+        "predict-png": ("/predict?model=mnist-mlp", payloads.canvas_png(digit)),
+    })  # fmt: skip
+    return {"stages_us": stages, "app_us": whole}
 
 
 def explain(stages: dict[str, Any], cells: list[dict[str, Any]]) -> dict[str, Any]:
-    """Add the HTTP stack (ceiling p50 at c=1), nnserve's p50 at c=1, and what is left:
-    routing, middleware, logging and metrics, which no stage above times."""
+    """Per contender: the HTTP stack (the ceiling's p50 at c=1), the stages, what the rest of
+    the app costs in-process (routing, middleware, logs, metrics: the whole app driven without
+    a socket, minus the stages), and what is left of the measured p50 at c=1 after all that
+    (waiting: scheduling and wake-ups between the processes and threads on a busy machine)."""
     p50 = {c["contender"]: c["p50_ms"] * 1000 for c in cells
            if c["connections"] == 1 and c["images"] == 1}  # fmt: skip
     table: dict[str, dict[str, float]] = {}
     for contender, timings in stages["stages_us"].items():
+        if contender not in p50:
+            continue
+        whole = stages["app_us"][contender]
         column = {"HTTP stack (ceiling p50)": p50["ceiling"], **timings}
-        column["rest: routing, middleware, logs, metrics"] = p50[contender] - sum(column.values())
+        column["routing, middleware, logs, metrics"] = whole - sum(timings.values())
+        column["waiting (p50 minus all above)"] = p50[contender] - p50["ceiling"] - whole
+        column["whole app in-process"] = whole
         column["measured p50 at c=1"] = p50[contender]
         table[contender] = column
     return {"stages_us": table}

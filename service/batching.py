@@ -96,10 +96,12 @@ def _run_stacked(runtime: Runtime, batch: list[_Pending]) -> list[Tensors | Exce
 
 
 def _run_alone(runtime: Runtime, pending: _Pending) -> Tensors | Exception:
-    try:
-        return runtime.run(pending.feeds, pending.outputs)
+    names = runtime.output_names() if pending.outputs is None else pending.outputs
+    try:  # the feeds were checked before queueing: straight to the session
+        values = runtime.session.run(names, pending.feeds)
     except Exception as exc:  # handed to that request's future, raised in its handler
         return exc
+    return dict(zip(names, values, strict=True))
 
 
 def _union(runtime: Runtime, batch: list[_Pending]) -> list[str]:
