@@ -98,6 +98,9 @@ function absorb(ui, state, answer) {
   const losses = (answer.losses ?? []).map((v) => (v === null ? NaN : Number(v)));
   state.losses.push(...losses);
   state.total += answer.steps ?? losses.length;
+  if (state.history.length === 0 && answer.steps === 1) {
+    state.history.push(startOf(answer, Number(ui.lr.value)));
+  }
   state.params = answer.parameters;
   state.history.push(answer.parameters);
   state.diverged = Boolean(answer.diverged);
@@ -173,4 +176,14 @@ function showParams(element, rows) {
     span.textContent = i < rows.length - 1 ? `${text},  ` : text;
     element.append(span);
   });
+}
+
+// The endpoint answers with the parameters after its steps. When a call ran one step, its
+// gradients are those at the start, so the start is p + lr * grad (that step's update undone)
+// and the drawn path can begin where the descent began.
+function startOf(answer, lr) {
+  const undo = (p, g) => (Array.isArray(p) ? p.map((v, i) => undo(v, g[i])) : p + lr * g);
+  return Object.fromEntries(
+    Object.entries(answer.parameters).map(([name, p]) => [name, undo(p, answer.gradients[name])]),
+  );
 }

@@ -15,7 +15,7 @@ export function drawLoss(canvas, losses, diverged) {
   const pad = 0.05 * (hi - lo);
   const frame = new Frame(canvas, [0, steps], [lo - pad, hi + pad]);
   frame.clear();
-  frame.axes("step", "loss", { x: String, y: powerOfTen });
+  frame.axes("step", "loss", { x: String, y: powerOfTen, yTicks: logTicks(lo - pad, hi + pad) });
   const curve = losses.map((v, i) => [i, v > 0 ? Math.log10(v) : NaN]);
   frame.polyline(curve.filter(([, v]) => Number.isFinite(v)), { stroke: "#2f6fde", width: 2 });
   if (diverged) {
@@ -30,4 +30,19 @@ export function drawLoss(canvas, losses, diverged) {
 // Tick labels of the log axis: 1e+12 rather than 1.0e+12 once the numbers get long.
 function powerOfTen(t) {
   return Number.isInteger(t) && Math.abs(t) >= 5 ? `1e${t > 0 ? "+" : ""}${t}` : formatNumber(10 ** t, 2);
+}
+
+// Log-axis ticks (in log10 units) at 1, 2, 5 x 10^k, or only at powers of ten over many decades.
+function logTicks(lo, hi) {
+  const span = hi - lo;
+  const mantissas = span > 3 ? [1] : span > 1 ? [1, 2, 5] : [1, 1.5, 2, 3, 5, 7];
+  const ticks = [];
+  for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) {
+    for (const m of mantissas) {
+      const t = k + Math.log10(m);
+      if (t >= lo && t <= hi) ticks.push(t);
+    }
+  }
+  const every = Math.ceil(ticks.length / 7); // at most about 7 labels
+  return ticks.filter((_, i) => i % every === 0);
 }

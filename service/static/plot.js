@@ -49,6 +49,7 @@ export class Frame {
     ctx.restore();
   }
 
+  // format: tick label functions {x, y}; yTicks: tick positions to use instead of even ones.
   axes(xLabel, yLabel, format = { x: String, y: String }) {
     const ctx = this.ctx;
     ctx.strokeStyle = "#9aa3b2";
@@ -64,7 +65,7 @@ export class Frame {
     }
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
-    for (const t of niceTicks(this.y0, this.y1, 5)) {
+    for (const t of format.yTicks ?? niceTicks(this.y0, this.y1, 5)) {
       ctx.fillText(format.y(t), this.left - 6, this.py(t));
       tick(ctx, this.left, this.py(t), -4, 0);
     }

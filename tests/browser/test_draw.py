@@ -178,3 +178,27 @@ def test_api_error_is_shown_to_the_person(web: Web, tmp_path: Path) -> None:
     text = error.inner_text()
     assert text.startswith(("HTTP 415", "HTTP 422")), text
     assert page.locator("#digit").inner_text() == "?"
+
+
+def seven() -> list[tuple[float, float]]:
+    top = [(70 + 7 * i, 62) for i in range(21)]
+    return top + [(210 - 4.5 * i, 62 + 9 * i) for i in range(1, 21)]
+
+
+def test_whole_page_overview(web: Web) -> None:
+    """The page a person sees: a drawn 7 and a few bowl steps (the README's screenshot)."""
+    page = web.open("/")
+    page.wait_for_function("document.getElementById('models-status').innerText.includes('v1')")
+    assert "not ready" not in page.locator("#models-status").inner_text()
+    mouse_stroke(page, seven())
+    assert prediction(page) == "7"
+    page.select_option("#problem", "quadratic-bowl")
+    page.select_option("#init", "trained")
+    page.fill("#lr", "0.1")
+    for steps_per_click, expected in [(1, 1), *[(3, 1 + 3 * n) for n in range(1, 11)]]:
+        page.fill("#steps", str(steps_per_click))
+        page.click("#step")
+        page.wait_for_function(
+            f"document.getElementById('stat-steps').dataset.value === '{expected}'"
+        )
+    web.screenshot("web-overview")
