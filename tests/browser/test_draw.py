@@ -115,7 +115,9 @@ def test_changing_the_model_asks_it_again(web: Web) -> None:
     mouse_stroke(page, one())
     assert prediction(page) == "1"
     page.select_option("#predict-model", "mnist-softmax")
-    page.wait_for_function("document.getElementById('predict-meta').innerText.includes('softmax')")
+    page.wait_for_function(
+        "document.getElementById('predict-meta').innerText.includes('model mnist-softmax')"
+    )
     assert prediction(page) == "1"
 
 
