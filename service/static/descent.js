@@ -98,7 +98,7 @@ function absorb(ui, state, answer) {
   const losses = (answer.losses ?? []).map((v) => (v === null ? NaN : Number(v)));
   state.losses.push(...losses);
   state.total += answer.steps ?? losses.length;
-  if (state.history.length === 0 && answer.steps === 1) {
+  if (state.history.length === 0 && answer.steps === 1 && hasGradients(answer)) {
     state.history.push(startOf(answer, Number(ui.lr.value)));
   }
   state.params = answer.parameters;
@@ -111,7 +111,7 @@ function absorb(ui, state, answer) {
       "infinity/NaN. Showing the last finite parameters; press Reset and try a smaller rate.");
   } else if (answer.converged) {
     setStatus(ui, "converged", `Converged after ${state.total} steps.`);
-  } else if (losses.length > 1 && losses.at(-1) > losses[0]) {
+  } else if (state.losses.length > 1 && state.losses.at(-1) > state.losses.at(-2)) {
     setStatus(ui, "rising", `The loss is rising at learning rate ${lr}: it is too large ` +
       "and the steps overshoot; this will diverge.");
   } else {
@@ -181,6 +181,10 @@ function showParams(element, rows) {
 // The endpoint answers with the parameters after its steps. When a call ran one step, its
 // gradients are those at the start, so the start is p + lr * grad (that step's update undone)
 // and the drawn path can begin where the descent began.
+function hasGradients(answer) {
+  return Object.keys(answer.parameters).every((name) => answer.gradients?.[name] !== undefined);
+}
+
 function startOf(answer, lr) {
   const undo = (p, g) => (Array.isArray(p) ? p.map((v, i) => undo(v, g[i])) : p + lr * g);
   return Object.fromEntries(

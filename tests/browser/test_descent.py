@@ -136,3 +136,14 @@ def test_invalid_request_error_is_shown(web: Web) -> None:
     assert error.inner_text().startswith("HTTP 422")
     assert "learning_rate" in error.inner_text()
     assert shown_steps(page) == 0
+
+
+def test_rising_loss_warns_before_overflow(web: Web) -> None:
+    # 0.16 is just above the bowl's limit 2 / 13.7 = 0.146: the loss grows ~1.4x a step but
+    # stays finite for a long time, so the page must warn before the endpoint says diverged.
+    page = web.open("/")
+    choose(page, "quadratic-bowl", lr="0.16", steps="60", init="trained")
+    step_once(page)
+    status = page.locator("#descent-status")
+    assert status.get_attribute("data-state") == "rising"
+    assert "too large" in status.inner_text()
