@@ -28,7 +28,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up s per cell (1)")
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    parser.add_argument("--workers", default="1", help="nnserve worker processes (default 1)")
+    parser.add_argument(
+        "--workers", default="2", help="nnserve worker processes (default 2: one per core here)"
+    )
     parser.add_argument("--intra-op", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--inter-op", type=int, default=1, help="onnxruntime inter-op threads")
     args = parser.parse_args(argv)
@@ -66,8 +68,11 @@ def one_round(
     with tempfile.TemporaryDirectory() as tmp:
         for index, cell in enumerate(cells):
             body = wrk.body_file(cell.payload, Path(tmp), str(index))
-            url = running[cell.server].url + cell.path
-            m = wrk.measure(url, body, cell.payload, cell.connections, args.warmup, args.seconds)
+            server = running[cell.server]
+            m = wrk.measure(
+                server.url + cell.path, body, cell.payload, cell.connections, args.warmup,
+                args.seconds, server.process.pid,
+            )  # fmt: skip
             rows.append(report.row(number, cell, m))
             print(report.progress(rows[-1]), flush=True)
     return rows

@@ -119,7 +119,9 @@ def explain(stages: dict[str, Any], cells: list[dict[str, Any]]) -> dict[str, An
             continue
         whole = stages["app_us"][contender]
         column = {"HTTP stack (ceiling p50)": p50["ceiling"], **timings}
-        column["routing, middleware, logs, metrics"] = whole - sum(timings.values())
+        column["rest of the app: routing, middleware, logs, metrics, thread wake-ups"] = (
+            whole - sum(timings.values())
+        )
         column["waiting (p50 minus all above)"] = p50[contender] - p50["ceiling"] - whole
         column["whole app in-process"] = whole
         column["measured p50 at c=1"] = p50[contender]

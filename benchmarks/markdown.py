@@ -14,15 +14,16 @@ def _ratio(value: float | None, suffix: str = "x") -> str:
 def cells_table(cells: list[Row]) -> list[str]:
     lines = [
         "| contender | c | N | req/s | images/s | p50 ms | p99 ms | errors | x naive "
-        "| of ceiling | load1 |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| of ceiling | server CPU us/req | load1 |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for c in sorted(cells, key=lambda c: (c["images"], c["connections"])):
         ceiling = None if c["of_ceiling"] is None else 100 * c["of_ceiling"]
         lines.append(
             f"| {c['contender']} | {c['connections']} | {c['images']} | {c['rps']:.0f} "
             f"| {c['images_per_s']:.0f} | {c['p50_ms']:.2f} | {c['p99_ms']:.2f} | {c['errors']} "
-            f"| {_ratio(c['x_naive'])} | {_ratio(ceiling, '%')} | {c['load1']:.2f} |"
+            f"| {_ratio(c['x_naive'])} | {_ratio(ceiling, '%')} | {c['cpu_us']:.0f} "
+            f"| {c['load1']:.2f} |"
         )
     return lines
 

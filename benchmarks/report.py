@@ -22,7 +22,7 @@ def row(number: int, cell: Cell, m: Measurement) -> Row:
         "round": number, "key": cell.key, "contender": cell.contender,
         "connections": cell.connections, "images": cell.images, "rps": m.rps,
         "images_per_s": m.rps * cell.images, "p50_ms": m.p50_ms, "p99_ms": m.p99_ms,
-        "errors": m.errors, "load1": m.load1,
+        "errors": m.errors, "load1": m.load1, "cpu_us": m.cpu_us,
     }  # fmt: skip
 
 
@@ -30,7 +30,7 @@ def progress(r: Row) -> str:
     return (
         f"round {r['round']} {r['key']:<32} {r['rps']:>9.0f} req/s {r['images_per_s']:>9.0f} img/s"
         f"  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  errors {r['errors']}"
-        f"  load {r['load1']:.2f}"
+        f"  cpu {r['cpu_us']:5.0f} us/req  load {r['load1']:.2f}"
     )
 
 
@@ -58,7 +58,7 @@ def _cells(measured: list[Row]) -> list[Row]:
             "contender": first["contender"], "connections": first["connections"],
             "images": first["images"],
             **{f: statistics.median(r[f] for r in rows)
-               for f in ("rps", "images_per_s", "p50_ms", "p99_ms", "load1")},
+               for f in ("rps", "images_per_s", "p50_ms", "p99_ms", "load1", "cpu_us")},
             "errors": sum(r["errors"] for r in rows),
             "x_naive": _ratio(rows, naive) if one_image else None,
             "of_ceiling": _ratio(rows, ceiling) if one_image else None,

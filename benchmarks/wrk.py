@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.payloads import Payload
+from benchmarks.servers import cpu_seconds
 
 LUA = Path(__file__).resolve().parent / "lua" / "post.lua"
 
@@ -24,6 +26,9 @@ class Measurement:
     p50_ms: float
     p99_ms: float
     load1: float
+    cpu_us: float = 0.0
+    """Server CPU microseconds per request (all its processes): steadier than req/s on a
+    shared machine, since it does not count the time the server waited for a core."""
 
     @property
     def rps(self) -> float:
@@ -88,8 +93,17 @@ def run(url: str, body: Path, payload: Payload, connections: int, seconds: float
 
 
 def measure(
-    url: str, body: Path, payload: Payload, connections: int, warmup: float, seconds: float
+    url: str,
+    body: Path,
+    payload: Payload,
+    connections: int,
+    warmup: float,
+    seconds: float,
+    pid: int,
 ) -> Measurement:
-    """Warm up (caches, JIT-free but lazy imports, connection pools), then measure."""
+    """Warm up (lazy initialisation, connection set-up), then measure; `pid` is the server's."""
     run(url, body, payload, connections, warmup)
-    return run(url, body, payload, connections, seconds)
+    before = cpu_seconds(pid)
+    m = run(url, body, payload, connections, seconds)
+    used = (cpu_seconds(pid) - before) * 1e6 / max(m.requests, 1)
+    return dataclasses.replace(m, cpu_us=used)
