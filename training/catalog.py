@@ -138,7 +138,7 @@ SPECS = {
             CLASS_OUT,
             DIGITS,
             TrainConfig(
-                epochs=12,
+                epochs=20,
                 batch_size=256,
                 lr=3e-3,
                 weight_decay=1e-4,

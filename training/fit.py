@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,7 +77,7 @@ def train_config(spec: ModelSpec, args: argparse.Namespace) -> TrainConfig:
 
 def fit_one(spec: ModelSpec, args: argparse.Namespace, device: torch.device) -> ModelCard:
     """Seed, build, train, publish one model."""
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     torch.manual_seed(args.seed)  # before the model is built: its initial weights are seeded
     prepared = spec.prepare(args.data_dir)
     config = train_config(spec, args)
@@ -85,7 +86,9 @@ def fit_one(spec: ModelSpec, args: argparse.Namespace, device: torch.device) -> 
     objective = OBJECTIVES[spec.task if spec.task != "function" else "regression"]
     history = fit(prepared.model, train, test, objective, config, args.seed, label=spec.name)
     elapsed = time.perf_counter() - started
-    run = {"seed": args.seed, "device": str(device), "time_s": elapsed}
+    # The machine may be shared: the load average says how much of it training had.
+    load = f"{load_before:.2f} -> {os.getloadavg()[0]:.2f}"
+    run = {"seed": args.seed, "device": str(device), "time_s": elapsed, "load_average": load}
     return publish(spec, prepared, history, config, run, args.out)
 
 

@@ -7,6 +7,7 @@ export passed its parity check, so a card never describes a file that failed ver
 from __future__ import annotations
 
 import logging
+import os
 import platform
 from dataclasses import asdict
 from pathlib import Path
@@ -107,7 +108,11 @@ def training_info(
 ) -> TrainingInfo:
     train_time = sum(history.epoch_time_s)
     return TrainingInfo(
-        config={"train": asdict(config), "model": prepared.model_config},
+        config={
+            "train": asdict(config),
+            "model": prepared.model_config,
+            "machine": {"cpus": os.cpu_count(), "load_average_1m": run["load_average"]},
+        },
         seed=int(run["seed"]),
         device=str(run["device"]),
         epochs=len(history.train_loss),

@@ -7,6 +7,7 @@ augmentation), so no Python code runs per sample.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -178,8 +179,8 @@ def fit(
 ) -> History:
     """Train for config.epochs with a per-epoch progress bar; evaluate on `test` after each."""
     generator = torch.Generator().manual_seed(seed)
-    batches = index_batches(len(train), config.batch_size, generator)
-    steps = min(len(batches), config.max_batches or len(batches))
+    per_epoch = math.ceil(len(train) / config.batch_size)
+    steps = min(per_epoch, config.max_batches or per_epoch)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config, steps)
     history = History()
