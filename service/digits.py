@@ -211,7 +211,8 @@ def read_digit(data: bytes, max_pixels: int) -> Pixels:
 
 def to_digit(gray: FloatImage) -> Pixels:
     """The 28x28 uint8 MNIST-style digit (white on black) of a grayscale photo."""
-    return centre_by_mass(fit_box(crop_to_ink(ink_map(gray))))
+    # Small images (MNIST's own 28x28) are enlarged first so the 3x3 median cannot erase strokes.
+    return centre_by_mass(fit_box(crop_to_ink(ink_map(enlarge(gray, SUPERSAMPLE * SIDE)))))
 
 
 def to_tensor(digit: Pixels, mean: float, std: float) -> npt.NDArray[np.float32]:
