@@ -4,9 +4,6 @@ upload can be bad (empty, not an image, corrupt, truncated, too many pixels)."""
 from __future__ import annotations
 
 import io
-import struct
-import zlib
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,15 +11,10 @@ from PIL import Image
 
 from service.errors import NNServeError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from service.images import CORRUPT, WORKING_SIDE, decode
+from tests.service.image_bytes import encode, png_header_only
 
 LIMIT = 25_000_000
 NOT_AN_IMAGE = "not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)"
-
-
-def encode(image: Image.Image, fmt: str, **params: Any) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format=fmt, **params)
-    return out.getvalue()
 
 
 def bar_image(mode: str = "L", size: tuple[int, int] = (40, 30)) -> Image.Image:
@@ -128,17 +120,6 @@ def test_large_jpeg_is_decoded_reduced() -> None:
     gray = decode(encode(bar_image("RGB", (3000, 1500)), "JPEG", quality=90), LIMIT)
     assert gray.shape == (WORKING_SIDE // 2, WORKING_SIDE)
     assert_bar(gray[:, 4:-4], tolerance=30)
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height, followed by a few bytes of garbage pixels."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body)
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"garbage")
 
 
 def expect(error: type[NNServeError], message: str, data: bytes, limit: int = LIMIT) -> None:
