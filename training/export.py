@@ -22,6 +22,7 @@ from torch import nn
 
 OPSET = 18
 PARITY_TOLERANCE = 1e-4
+STACK_TRACE = "pkg.torch.onnx.stack_trace"
 
 
 class ExportError(Exception):
@@ -50,12 +51,14 @@ def export_onnx(
             verbose=False,
             dynamic_shapes=({0: torch.export.Dim("batch")},),
         )
-    keep_only_parameters(path, set(model.state_dict()))
+    tidy_graph(path, set(model.state_dict()))
     check_parameter_names(path, model)
 
 
-def keep_only_parameters(path: Path, parameters: set[str]) -> None:
-    """Turn every initializer that is not a parameter into a Constant node, in place."""
+def tidy_graph(path: Path, parameters: set[str]) -> None:
+    """Rewrite the file in place: every initializer that is not a parameter becomes a Constant
+    node, and the exporter's per-node Python stack traces go (they hold this machine's paths
+    and source line numbers, so the same weights would give different bytes elsewhere)."""
     graph_model = onnx.load(str(path))
     graph = graph_model.graph
     constants = [init for init in graph.initializer if init.name not in parameters]
@@ -63,6 +66,10 @@ def keep_only_parameters(path: Path, parameters: set[str]) -> None:
         graph.initializer.remove(init)
         node = helper.make_node("Constant", [], [init.name], value=init)
         graph.node.insert(0, node)
+    for node in graph.node:
+        kept = [p for p in node.metadata_props if p.key != STACK_TRACE]
+        del node.metadata_props[:]
+        node.metadata_props.extend(kept)
     onnx.checker.check_model(graph_model, full_check=True)
     onnx.save(graph_model, str(path))
 

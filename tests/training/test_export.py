@@ -27,6 +27,7 @@ def test_mlp_export_matches_torch(tmp_path: Path) -> None:
     batch = graph.input[0].type.tensor_type.shape.dim[0]
     assert batch.dim_param and not batch.dim_value  # dynamic batch axis
     assert {i.name for i in graph.initializer} == set(model.state_dict())
+    assert b"/training/models.py" not in path.read_bytes()  # no stack traces with local paths
     assert check_parity(path, model, torch.randn(300, 784), classifier=True) <= 1e-4
 
 
