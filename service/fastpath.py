@@ -1,10 +1,11 @@
 """A short way in for the hottest route: POST /v2/models/{name}[/versions/{version}]/infer.
 
-The request reaches the very handler FastAPI would call (`routes.v2.infer_handler`'s body,
-`_infer`), with the same errors, logs, metrics and body limit around it, but without walking
-the router's route list and solving dependencies: measured at a fifth of the service's CPU
-per request on this one-image path (see benchmarks/). The FastAPI routes stay registered,
-so /docs and /openapi.json describe the endpoint, and every other method or path goes there.
+The request reaches the very handler the FastAPI routes call (`routes.v2._infer`), with the
+same errors, logs, metrics and body limit around it (this middleware is the innermost), but
+without the router's walk over every route and its dependency solving. Measured with wrk on
+2 busy cores, one image per V2 binary request at concurrency 8: the server's CPU per request
+fell from 411 to 246 microseconds. The FastAPI routes stay registered, so /docs and
+/openapi.json describe the endpoint, and every other method or path goes to them.
 """
 
 from __future__ import annotations
