@@ -40,13 +40,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("name", choices=[*SPECS, "all"], help="model to train, or all")
-    parser.add_argument("--epochs", type=int, help="epochs (default: the model's own)")
-    parser.add_argument("--batch-size", type=int, help="batch size (default: the model's own)")
-    parser.add_argument("--lr", type=float, help="(peak) learning rate (default: the model's)")
+    parser.add_argument("--epochs", type=int, help="epochs (default %(default)s: the model's own)")
+    parser.add_argument(
+        "--batch-size", type=int, help="batch size (default %(default)s: the model's own)"
+    )
+    parser.add_argument(
+        "--lr", type=float, help="(peak) learning rate (default %(default)s: the model's)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--data-dir", type=Path, default=default_data_dir(), help="MNIST directory")
     parser.add_argument("--out", type=Path, default=Path("models"), help="model repository")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="auto: CUDA when available, else CPU; cuda: fail when CUDA is unavailable",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--dry-run", action="store_true", help="one tiny batch per model")
     return parser.parse_args(argv)
