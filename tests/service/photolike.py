@@ -74,10 +74,12 @@ def paper(shape: tuple[int, int], rng: np.random.Generator) -> npt.NDArray[np.fl
 
 def paper_photo(digit: npt.NDArray[np.uint8], rng: np.random.Generator) -> Image.Image:
     """Dark, often coloured ink on shaded, grainy, slightly tinted paper (RGB)."""
-    ink = place(ink_layer(digit, rng), rng)[..., None]  # [H, W, 1]
-    sheet = paper(ink.shape[:2], rng)[..., None] * rng.uniform(0.9, 1.0, size=3)  # [H, W, 3]
-    pen = rng.uniform(0, 80, size=3)  # black, blue or brown-ish ink
-    rgb = sheet * (1 - ink) + pen * ink + rng.normal(0, rng.uniform(1, 8), size=sheet.shape)
+    ink = place(ink_layer(digit, rng), rng).astype(np.float32)[..., None]  # [H, W, 1]
+    tint = rng.uniform(0.9, 1.0, size=3).astype(np.float32)  # [3]
+    sheet = paper(ink.shape[:2], rng).astype(np.float32)[..., None] * tint  # [H, W, 3]
+    pen = rng.uniform(0, 80, size=3).astype(np.float32)  # black, blue or brown-ish ink
+    grain = rng.standard_normal(size=ink.shape, dtype=np.float32) * rng.uniform(1, 8)
+    rgb = sheet * (1 - ink) + pen * ink + grain  # grain shared by the channels, like luma noise
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
 
 
@@ -102,7 +104,7 @@ def encode(image: Image.Image, style: str, rng: np.random.Generator) -> tuple[by
     """PNG for canvases; JPEG (quality 40-90, sometimes EXIF-rotated) or PNG otherwise."""
     out = io.BytesIO()
     if style == "canvas" or rng.uniform() < 0.2:
-        image.save(out, format="PNG")
+        image.save(out, format="PNG", compress_level=1)  # fast; the pixels are the same
         return out.getvalue(), "image/png"
     exif = Image.Exif()
     orientation = int(rng.choice([1, 1, 1, 3, 6, 8]))
