@@ -12,6 +12,7 @@ in a supported format, 422 for an empty upload or a corrupt or truncated image.
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +32,16 @@ several pixels wide and a 24-megapixel photo costs what a small one does."""
 CORRUPT = "the image is corrupt or truncated and cannot be decoded"
 
 # Pillow raises these for malformed files, depending on the plugin and where the bytes end.
-_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError)
+_DECODE_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    struct.error,
+)
 
 
 def decode(data: bytes, max_pixels: int) -> FloatImage:
@@ -52,7 +62,7 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
         raise UnsupportedMediaType(
             "not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)"
         ) from exc
-    except _DECODE_ERRORS as exc:
+    except (*_DECODE_ERRORS, Warning) as exc:  # Warning: see load_frame
         raise Unprocessable(CORRUPT) from exc
     width, height = image.size
     if width * height > max_pixels:
@@ -72,7 +82,9 @@ def load_frame(image: Image.Image) -> Image.Image:
         image.load()
         upright = ImageOps.exif_transpose(image)
         return reduce_to_working_size(with_plain_mode(upright))
-    except _DECODE_ERRORS as exc:
+    except (*_DECODE_ERRORS, Warning) as exc:
+        # Pillow warns about corrupt metadata (EXIF) and reads on; where warnings are errors
+        # (the test suite) the warning arrives here instead, and the file is corrupt indeed.
         raise Unprocessable(CORRUPT) from exc
 
 

@@ -26,6 +26,7 @@ from service.routes.v1 import predictions
 router = APIRouter(tags=["predict"])
 
 FIELD = "file"
+MODEL_HELP = "An MNIST classifier: mnist-mlp (the default, NNSERVE_DEFAULT_MODEL) or mnist-softmax."
 RAW_TYPES = ("image/", "application/octet-stream")
 
 
@@ -83,7 +84,7 @@ async def predict(
     request: Request,
     registry: RegistryDep,
     settings: SettingsDep,
-    model: Annotated[str | None, Query(description="An MNIST classifier.")] = None,
+    model: Annotated[str | None, Query(description=MODEL_HELP, examples=["mnist-softmax"])] = None,
     debug: Annotated[bool, Query(description="Add the 28x28 image the model saw.")] = False,
 ) -> Response:
     """Recognize the handwritten digit in an uploaded image."""

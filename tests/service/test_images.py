@@ -192,3 +192,16 @@ def test_corrupt_pixel_data_is_422() -> None:
 def test_zero_sized_image_is_415() -> None:
     # Pillow refuses to identify an image with no pixels at all.
     expect(UnsupportedMediaType, NOT_AN_IMAGE, png_header_only(0, 10))
+
+
+def test_corrupt_exif_is_a_domain_error_or_ignored() -> None:
+    # An EXIF block that claims 5 entries and holds none: Pillow warns and reads on. Under
+    # this suite's warnings-as-errors the warning reaches decode(), which answers 422.
+    exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05"
+    data = encode(bar_image("RGB"), "JPEG", quality=95, exif=exif)
+    try:
+        gray = decode(data, LIMIT)
+    except Unprocessable as exc:
+        assert exc.message == CORRUPT
+    else:
+        assert gray.shape == (30, 40)
