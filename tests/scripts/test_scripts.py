@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 ALL_SCRIPTS = sorted(SCRIPTS.glob("*.sh"))
+SAMPLES = sorted(path for path in (SCRIPTS / "samples").glob("digit-*") if path.is_file())
 
 
 def run(script: str | Path, base_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -70,6 +72,19 @@ def test_predict_names_a_digit(live_server: str) -> None:
     assert answer["model"] == "mnist-mlp"
     assert answer["digit"] in range(10)
     assert sum(answer["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda path: path.name)
+def test_predict_reads_each_sample_right(live_server: str, sample: Path) -> None:
+    label = re.match(r"digit-(\d)", sample.name)
+    assert label, f"sample {sample.name} should be named digit-<label>-..."
+    (answer,) = bodies(run("predict.sh", live_server, str(sample)).stdout)
+    assert answer["digit"] == int(label[1])
+
+
+def test_predict_takes_the_model_as_second_argument(live_server: str) -> None:
+    (answer,) = bodies(run("predict.sh", live_server, str(SAMPLES[0]), "mnist-softmax").stdout)
+    assert answer["model"] == "mnist-softmax"
 
 
 def test_script_exits_non_zero_on_an_http_error(live_server: str) -> None:
