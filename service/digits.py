@@ -6,7 +6,7 @@ is brought to the same form (`read_digit`, then `to_tensor` with the card's norm
 
     bytes --service.images.decode--> gray [H, W], 0 black .. 255 white
           --ink_map--------> ink [H, W], white on black, 1 = a stroke core: polarity from the
-                             border, paper shading (a fitted surface) and grain removed
+                             border, paper shading (service.paper) and grain removed
           --crop_to_ink----> the strokes' bounding box (strokes: ink >= 1/2)
           --fit_box--------> binary strokes area-averaged to fit 20x20: uint8, anti-aliased
           --centre_by_mass-> uint8 [28, 28], centre of mass at (14, 14)
@@ -21,6 +21,7 @@ from PIL import Image, ImageFilter
 
 from service.errors import Unprocessable
 from service.images import decode
+from service.paper import paper_shading
 
 FloatImage = npt.NDArray[np.float64]
 Pixels = npt.NDArray[np.uint8]
@@ -34,15 +35,6 @@ CENTRE = 14.0
 
 BORDER = 0.04
 """Fraction of each side read as the border to tell the paper's brightness."""
-
-SURFACE_DEGREE = 3
-"""Degree of the polynomial surface that models the paper's shading."""
-
-FIT_POINTS = 64
-"""The shading is fitted on at most FIT_POINTS x FIT_POINTS samples (it is smooth)."""
-
-FIT_ROUNDS = 4
-"""Fits of the shading: each drops the samples that lie well above it (the ink)."""
 
 MIN_CONTRAST = 24.0
 """Ink fainter than this (0..255) above the paper is no ink at all: the image is blank."""
@@ -82,61 +74,6 @@ def light_paper(gray: FloatImage) -> bool:
     )
     dark, light = np.percentile(thinned(gray), [1.0, 99.0])
     return bool(np.median(border) > (dark + light) / 2.0)
-
-
-def paper_shading(ink: FloatImage) -> FloatImage:
-    """Smooth estimate of the paper under the ink (gradients, vignetting, soft shadows).
-
-    A cubic surface in (x, y) fitted by least squares to a lattice of at most FIT_POINTS^2
-    samples; samples brighter than the fit (the ink) are dropped and the fit repeated, so the
-    surface follows the paper only. Same shape as `ink`.
-    """
-    height, width = ink.shape
-    rows = np.linspace(0, height - 1, min(height, FIT_POINTS)).round().astype(int)
-    cols = np.linspace(0, width - 1, min(width, FIT_POINTS)).round().astype(int)
-    samples = ink[np.ix_(rows, cols)].ravel()  # [n]
-    basis = surface_basis(rows / max(height - 1, 1), cols / max(width - 1, 1))  # [n, k]
-    paper = samples <= np.median(samples)  # ink is bright and a minority: start below it
-    for _ in range(FIT_ROUNDS):
-        coef = least_squares(basis[paper], samples[paper])  # [k]
-        residual = samples - basis @ coef  # [n]; ink is far above the paper
-        spread = 1.4826 * np.median(np.abs(residual[paper])) + 1.0
-        paper = residual < 2.5 * spread
-    y = np.arange(height) / max(height - 1, 1)
-    x = np.arange(width) / max(width - 1, 1)
-    # A cubic can swing in a corner with no paper samples: keep it within the paper's range.
-    low, high = samples[paper].min(), samples[paper].max()
-    return np.clip(evaluate_surface(coef, y, x), low, high)  # [H, W]
-
-
-def least_squares(a: FloatImage, b: FloatImage) -> FloatImage:
-    """argmin_c |a c - b|^2 by the normal equations (k is tiny; a small ridge keeps it regular)."""
-    gram = a.T @ a + 1e-9 * np.eye(a.shape[1])  # [k, k]
-    return np.asarray(np.linalg.solve(gram, a.T @ b), dtype=np.float64)  # [k]
-
-
-def surface_terms() -> list[tuple[int, int]]:
-    """Exponents (i, j) of the monomials x^i y^j with i + j <= SURFACE_DEGREE."""
-    degree = SURFACE_DEGREE
-    return [(i, j) for i in range(degree + 1) for j in range(degree + 1 - i)]
-
-
-def surface_basis(y: FloatImage, x: FloatImage) -> FloatImage:
-    """The monomials at every point of the grid y x x: [len(y) * len(x), n_terms]."""
-    yy, xx = (grid.ravel() for grid in np.meshgrid(y, x, indexing="ij"))
-    return np.stack([xx**i * yy**j for i, j in surface_terms()], axis=1)
-
-
-def evaluate_surface(coef: FloatImage, y: FloatImage, x: FloatImage) -> FloatImage:
-    """sum c_ij x^i y^j on the grid y x x, as Y @ C @ X.T (separable: no [H*W, k] matrix)."""
-    powers = np.arange(SURFACE_DEGREE + 1)
-    c = np.zeros((SURFACE_DEGREE + 1, SURFACE_DEGREE + 1))  # [j, i]
-    for (i, j), value in zip(surface_terms(), coef, strict=True):
-        c[j, i] = value
-    rows = (y[:, None] ** powers) @ c  # [H, d+1]
-    cols = x[:, None] ** powers  # [W, d+1]
-    # A sum of d+1 outer products: a [H, d+1] @ [d+1, W] matmul is slower here than this.
-    return sum((np.outer(rows[:, k], cols[:, k]) for k in powers), np.zeros((y.size, x.size)))
 
 
 def median3(values: FloatImage) -> FloatImage:

@@ -8,29 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from service import digits
 from service.errors import Unprocessable
 from service.images import decode
+from tests.service.synthetic import gradient_paper, seven
 from training.data import MNIST_MEAN, MNIST_STD, load_mnist
 
 BLANK = "the image is blank: no ink (no digit) was found on it"
-
-
-def seven(size: int = 200, ink: int = 0, paper: int = 255, width: int = 14) -> np.ndarray:
-    """A drawn 7: grayscale float64 [size, size]."""
-    image = Image.new("L", (size, size), paper)
-    s = size / 200
-    ImageDraw.Draw(image).line(
-        [(60 * s, 50 * s), (140 * s, 50 * s), (90 * s, 160 * s)], fill=ink, width=int(width * s)
-    )
-    return np.asarray(image, dtype=np.float64)
-
-
-def gradient_paper(size: int, low: float, high: float) -> np.ndarray:
-    """Paper that darkens from `high` (left) to `low` (right): [size, size]."""
-    return np.tile(np.linspace(high, low, size), (size, 1))
 
 
 # -- polarity -------------------------------------------------------------------------------
@@ -47,22 +33,6 @@ def test_polarity_holds_when_the_digit_touches_the_border() -> None:
     gray = seven()
     gray[:, :8] = 0  # a stroke along the whole left edge
     assert digits.light_paper(gray) is True
-
-
-# -- paper shading --------------------------------------------------------------------------
-
-
-def test_paper_shading_follows_a_gradient_not_the_strokes() -> None:
-    paper = gradient_paper(200, 150, 240)  # [200, 200]
-    ink = 255 - np.minimum(paper, seven())  # white ink on a shaded dark background
-    shading = digits.paper_shading(ink)
-    strokes = seven() < 128
-    assert np.abs(shading - (255 - paper))[~strokes].max() < 4
-    assert np.abs(shading - (255 - paper))[strokes].max() < 4, "strokes leaked into the paper"
-
-
-def test_paper_shading_of_clean_black_background_is_zero() -> None:
-    assert np.abs(digits.paper_shading(255 - seven())).max() < 1e-6
 
 
 # -- ink map --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from PIL import Image
 
 from service.errors import NNServeError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from service.images import CORRUPT, WORKING_SIDE, decode
-from tests.service.image_bytes import encode, png_header_only
+from tests.service.synthetic import encode, png_header_only
 
 LIMIT = 25_000_000
 NOT_AN_IMAGE = "not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)"

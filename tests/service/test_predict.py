@@ -10,25 +10,16 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from service.app import create_app
 from service.config import Settings
 from service.digits import read_digit, to_tensor
-from tests.service.image_bytes import encode, png_header_only
+from tests.service.synthetic import encode, png_header_only, seven_png
 
 LIMIT = Settings().max_upload_bytes
 PNG = {"content-type": "image/png"}
 LiveCheck = Callable[[TestClient], None]
-
-
-def seven_png(size: int = 200, paper: int = 255, ink: int = 0) -> bytes:
-    image = Image.new("L", (size, size), paper)
-    s = size / 200
-    ImageDraw.Draw(image).line(
-        [(60 * s, 40 * s), (140 * s, 40 * s), (90 * s, 170 * s)], fill=ink, width=int(14 * s)
-    )
-    return encode(image)
 
 
 SEVEN = seven_png()

@@ -1,0 +1,77 @@
+"""The paper under the ink: a smooth surface (shading, gradients, vignetting, soft shadows)
+fitted to the background of an ink map, so that uneven lighting is not mistaken for ink.
+
+Pure numpy on a lattice of samples; the ink is excluded by refitting without the samples that
+lie well above the surface (ink is brighter than paper in an ink map).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatImage = npt.NDArray[np.float64]
+
+SURFACE_DEGREE = 3
+"""Degree of the polynomial surface that models the paper's shading."""
+
+FIT_POINTS = 64
+"""The shading is fitted on at most FIT_POINTS x FIT_POINTS samples (it is smooth)."""
+
+FIT_ROUNDS = 4
+"""Fits of the shading: each drops the samples that lie well above it (the ink)."""
+
+
+def paper_shading(ink: FloatImage) -> FloatImage:
+    """Smooth estimate of the paper under the ink (gradients, vignetting, soft shadows).
+
+    A cubic surface in (x, y) fitted by least squares to a lattice of at most FIT_POINTS^2
+    samples; samples brighter than the fit (the ink) are dropped and the fit repeated, so the
+    surface follows the paper only. Same shape as `ink`.
+    """
+    height, width = ink.shape
+    rows = np.linspace(0, height - 1, min(height, FIT_POINTS)).round().astype(int)
+    cols = np.linspace(0, width - 1, min(width, FIT_POINTS)).round().astype(int)
+    samples = ink[np.ix_(rows, cols)].ravel()  # [n]
+    basis = surface_basis(rows / max(height - 1, 1), cols / max(width - 1, 1))  # [n, k]
+    paper = samples <= np.median(samples)  # ink is bright and a minority: start below it
+    for _ in range(FIT_ROUNDS):
+        coef = least_squares(basis[paper], samples[paper])  # [k]
+        residual = samples - basis @ coef  # [n]; ink is far above the paper
+        spread = 1.4826 * np.median(np.abs(residual[paper])) + 1.0
+        paper = residual < 2.5 * spread
+    y = np.arange(height) / max(height - 1, 1)
+    x = np.arange(width) / max(width - 1, 1)
+    # A cubic can swing in a corner with no paper samples: keep it within the paper's range.
+    low, high = samples[paper].min(), samples[paper].max()
+    return np.clip(evaluate_surface(coef, y, x), low, high)  # [H, W]
+
+
+def least_squares(a: FloatImage, b: FloatImage) -> FloatImage:
+    """argmin_c |a c - b|^2 by the normal equations (k is tiny; a small ridge keeps it regular)."""
+    gram = a.T @ a + 1e-9 * np.eye(a.shape[1])  # [k, k]
+    return np.asarray(np.linalg.solve(gram, a.T @ b), dtype=np.float64)  # [k]
+
+
+def surface_terms() -> list[tuple[int, int]]:
+    """Exponents (i, j) of the monomials x^i y^j with i + j <= SURFACE_DEGREE."""
+    degree = SURFACE_DEGREE
+    return [(i, j) for i in range(degree + 1) for j in range(degree + 1 - i)]
+
+
+def surface_basis(y: FloatImage, x: FloatImage) -> FloatImage:
+    """The monomials at every point of the grid y x x: [len(y) * len(x), n_terms]."""
+    yy, xx = (grid.ravel() for grid in np.meshgrid(y, x, indexing="ij"))
+    return np.stack([xx**i * yy**j for i, j in surface_terms()], axis=1)
+
+
+def evaluate_surface(coef: FloatImage, y: FloatImage, x: FloatImage) -> FloatImage:
+    """sum c_ij x^i y^j on the grid y x x, as Y @ C @ X.T (separable: no [H*W, k] matrix)."""
+    powers = np.arange(SURFACE_DEGREE + 1)
+    c = np.zeros((SURFACE_DEGREE + 1, SURFACE_DEGREE + 1))  # [j, i]
+    for (i, j), value in zip(surface_terms(), coef, strict=True):
+        c[j, i] = value
+    rows = (y[:, None] ** powers) @ c  # [H, d+1]
+    cols = x[:, None] ** powers  # [W, d+1]
+    # A sum of d+1 outer products: a [H, d+1] @ [d+1, W] matmul is slower here than this.
+    return sum((np.outer(rows[:, k], cols[:, k]) for k in powers), np.zeros((y.size, x.size)))
