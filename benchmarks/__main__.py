@@ -1,7 +1,7 @@
 """`python -m benchmarks` (make bench): nnserve against a naive FastAPI server and a bare ASGI
 ceiling, all on loopback, driven by wrk; several rounds, medians of per-round ratios.
 
-    python -m benchmarks            # full run, about 8 minutes on 2 cores
+    python -m benchmarks            # full run: 5 rounds, about 8 minutes on 2 cores
     python -m benchmarks --quick    # one short round, about a minute and a half
 """
 
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s per cell")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured s per cell (5)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured s per cell (3)")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up s per cell (1)")
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
