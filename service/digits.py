@@ -48,6 +48,9 @@ NOISE_SIGMAS = 5.0
 STROKE_EDGE = 0.5
 """A pixel is on a stroke when its ink reaches half a stroke core's: the half-maximum edge."""
 
+EDGE_BAND = 0.6
+"""An outermost row or column more than this fraction ink is background (a table), not a digit."""
+
 SUPERSAMPLE = 4
 """Strokes are cut out on a grid at least this many times finer than the 20x20 box."""
 
@@ -96,13 +99,32 @@ def thinned(image: FloatImage, pixels: int = 1 << 15) -> FloatImage:
 
 
 def crop_to_ink(ink: FloatImage) -> FloatImage:
-    """The smallest rectangle holding every stroke pixel (ink >= STROKE_EDGE)."""
+    """The smallest rectangle holding every stroke pixel (ink >= STROKE_EDGE), once the bands
+    along the image's edges that are mostly ink (a table or the paper's edge) are cut off."""
+    top, bottom, left, right = inner_frame(ink >= STROKE_EDGE)
+    ink = ink[top:bottom, left:right]
     strokes = ink >= STROKE_EDGE
     rows = np.flatnonzero(strokes.any(axis=1))
     cols = np.flatnonzero(strokes.any(axis=0))
     if rows.size == 0:
         raise Unprocessable("the image is blank: no ink (no digit) was found on it")
     return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def inner_frame(strokes: npt.NDArray[np.bool_]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) inside the runs of edge rows and columns that are mostly
+    ink: no pen stroke fills most of an image's outermost line, a table seen past the paper
+    does."""
+    rows = strokes.mean(axis=1) > EDGE_BAND  # [H]
+    cols = strokes.mean(axis=0) > EDGE_BAND  # [W]
+    return (*band_run(rows), *band_run(cols))
+
+
+def band_run(full: npt.NDArray[np.bool_]) -> tuple[int, int]:
+    """[start, stop) of `full` without its leading and trailing runs of True."""
+    if full.all():
+        return 0, 0
+    return int(np.argmin(full)), full.size - int(np.argmin(full[::-1]))
 
 
 def fit_box(ink: FloatImage, box: int = BOX) -> Pixels:

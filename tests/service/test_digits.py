@@ -94,6 +94,14 @@ def test_crop_to_ink_is_the_strokes_bounding_box() -> None:
     assert digits.crop_to_ink(ink).shape == (10, 5)
 
 
+@pytest.mark.parametrize("edge", ["left", "top", "bottom"])
+def test_a_table_seen_along_one_edge_is_not_the_digit(edge: str) -> None:
+    gray = seven(400) * 0.85 + 20  # a 7 on light paper
+    band = {"left": np.s_[:, :50], "top": np.s_[:40, :], "bottom": np.s_[-30:, :]}[edge]
+    gray[band] = 25  # dark table past the paper's edge
+    assert np.array_equal(digits.to_digit(gray), digits.to_digit(seven(400) * 0.85 + 20))
+
+
 def test_fit_box_keeps_the_aspect_ratio() -> None:
     assert digits.fit_box(np.ones((100, 50))).shape == (20, 10)
     assert digits.fit_box(np.ones((30, 90))).shape == (7, 20)
