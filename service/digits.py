@@ -26,6 +26,8 @@ from service.paper import paper_shading
 FloatImage = npt.NDArray[np.float64]
 Pixels = npt.NDArray[np.uint8]
 
+BLANK = "the image is blank: no ink (no digit) was found on it"
+
 SIDE = 28
 BOX = 20
 """MNIST's geometry: a 28x28 field, the digit scaled to fit 20x20."""
@@ -63,7 +65,7 @@ def ink_map(gray: FloatImage) -> FloatImage:
     peak = float(smooth.max())
     noise = noise_sigma(ink)
     if peak < MIN_CONTRAST or peak < 2 * NOISE_SIGMAS * noise:
-        raise Unprocessable("the image is blank: no ink (no digit) was found on it")
+        raise Unprocessable(BLANK)
     floor = max(INK_FRACTION * peak, NOISE_SIGMAS * noise)
     core = float(np.median(smooth[smooth > floor]))  # a typical stroke core
     return smooth / core
@@ -107,7 +109,7 @@ def crop_to_ink(ink: FloatImage) -> FloatImage:
     rows = np.flatnonzero(strokes.any(axis=1))
     cols = np.flatnonzero(strokes.any(axis=0))
     if rows.size == 0:
-        raise Unprocessable("the image is blank: no ink (no digit) was found on it")
+        raise Unprocessable(BLANK)
     return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
@@ -164,6 +166,8 @@ def centre_by_mass(digit: Pixels, side: int = SIDE) -> Pixels:
     height, width = digit.shape
     mass = digit.astype(np.float64)
     total = mass.sum()
+    if total == 0:  # specks so sparse that the downscale averaged them away
+        raise Unprocessable(BLANK)
     row = (mass.sum(axis=1) @ np.arange(height)) / total
     col = (mass.sum(axis=0) @ np.arange(width)) / total
     # Integer shift, clipped so the digit never leaves the field (odd shapes, e.g. a long 7).

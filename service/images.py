@@ -27,7 +27,8 @@ SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 
 WORKING_SIDE = 448
 """Longer side a large upload is reduced to before the pixel maths: a handwritten stroke stays
-several pixels wide and a 24-megapixel photo costs what a small one does."""
+several pixels wide, and after decoding a 24-megapixel photo costs what a small one does
+(JPEGs are even decoded reduced)."""
 
 CORRUPT = "the image is corrupt or truncated and cannot be decoded"
 

@@ -191,3 +191,9 @@ def test_mnist_digit_upscaled_as_png_comes_back(
     tensor = digits.to_tensor(again, MNIST_MEAN, MNIST_STD)
     assert tensor.shape == (1, 784)
     assert decode(out.getvalue(), 10**6).shape == (280, 280)
+
+
+def test_centre_by_mass_of_nothing_is_blank() -> None:
+    with pytest.raises(Unprocessable) as caught:
+        digits.centre_by_mass(np.zeros((20, 20), dtype=np.uint8))
+    assert caught.value.message == BLANK
