@@ -2,8 +2,10 @@
 #
 #   docker build -t nnserve .                                   # CPU, python:3.11-slim
 #   docker build -t nnserve:gpu \
-#     --build-arg BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 \
+#     --build-arg BASE_IMAGE=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04 \
 #     --build-arg ONNXRUNTIME_PACKAGE=onnxruntime-gpu .         # CUDA, same file
+# onnxruntime-gpu (pinned in constraints.txt) needs the CUDA major version and cuDNN it was built
+# for: 1.31 wants CUDA 13 and cuDNN 9, so pick the base image to match when the pin moves.
 #
 # Stage 1 builds a virtual environment with the service's base dependencies pinned by
 # constraints.txt plus the service package; stage 2 copies that venv and models/ onto a fresh base.
@@ -55,13 +57,16 @@ WORKDIR /app
 COPY models/ ./models/
 
 # NNSERVE_* are the service's settings (service/config.py); override any at run time.
+# HOME=/tmp: the user has no home, the root filesystem may be read-only, and onnxruntime
+# keeps a small state file under $HOME/.cache.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     NNSERVE_HOST=0.0.0.0 \
     NNSERVE_PORT=8000 \
     NNSERVE_WORKERS=1 \
-    NNSERVE_MODELS_DIR=/app/models
+    NNSERVE_MODELS_DIR=/app/models \
+    HOME=/tmp
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
 EXPOSE 8000
