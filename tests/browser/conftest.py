@@ -30,9 +30,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 TIMEOUT_MS = 20_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the session; skipped (failed under CI=true) when absent."""
+    """One headless Chromium per test module; skipped (failed under CI=true) when absent.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+    thread while it is open, which breaks every later test that calls asyncio.run().
+    """
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} not found: run `bash scripts/dev/system-deps.sh` (Debian chromium)"
         if os.environ.get("CI") == "true":
