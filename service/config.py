@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Every knob of the service. Tests build `Settings(models_dir=...)` directly."""
 
-    model_config = SettingsConfigDict(env_prefix="NNSERVE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="NNSERVE_", extra="ignore", use_attribute_docstrings=True
+    )
 
     models_dir: Path = Path("models")
     """Model repository: models/<name>/<version>/{card.json, model.onnx, step.onnx}."""
