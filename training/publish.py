@@ -22,6 +22,7 @@ from service.cards import ModelCard, TensorSpec, TrainingInfo, file_entry, write
 from training.catalog import ModelSpec, Prepared
 from training.export import check_parity, export_onnx
 from training.plots import plot_curve
+from training.step_export import add_step_graph
 from training.train import History, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def publish(
         training=training_info(prepared, history, config, run),
     )
     write_card(version_dir, card)
-    add_step(version_dir)
+    add_step_graph(version_dir)
     return card
 
 
@@ -129,13 +130,3 @@ def training_info(
             "threads": str(torch.get_num_threads()),
         },
     )
-
-
-def add_step(version_dir: Path) -> None:
-    """Add step.onnx through training.step_export (another module, maybe not written yet)."""
-    try:
-        from training.step_export import add_step_graph
-    except ImportError as exc:
-        log.warning("no step graph for %s: training.step_export unavailable (%s)", version_dir, exc)
-        return
-    add_step_graph(version_dir)

@@ -41,14 +41,15 @@ def test_models_mount_read_only(compose: dict[str, Any]) -> None:
 def test_every_setting_passes_through_from_the_environment(compose: dict[str, Any]) -> None:
     from service.config import Settings
 
-    passed = set(compose["services"]["nnserve"]["environment"])
     # host, port and models_dir belong to the image: the container decides them
     expected = {f"NNSERVE_{name.upper()}" for name in Settings.model_fields} - {
         "NNSERVE_HOST",
         "NNSERVE_PORT",
         "NNSERVE_MODELS_DIR",
     }
-    assert expected <= passed, f"missing: {sorted(expected - passed)}"
+    for name in ("nnserve", "nnserve-gpu"):  # YAML merges are shallow: check each service
+        passed = {item.split("=")[0] for item in compose["services"][name]["environment"]}
+        assert expected <= passed, f"{name} misses: {sorted(expected - passed)}"
 
 
 def test_gpu_profile_reserves_an_nvidia_device(compose: dict[str, Any]) -> None:
