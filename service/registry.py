@@ -9,6 +9,7 @@ does stop the start is a strict `cuda` provider setting on a machine without CUD
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -171,6 +172,17 @@ class Registry:
         return [mv for mv in self.versions() if not mv.ready]
 
 
+def version_number(text: str) -> int | None:
+    """A version directory or URL segment -> its positive number, else None.
+
+    ASCII digits only and at most nine of them: str.isdigit() also accepts "²", and int()
+    refuses strings of thousands of digits.
+    """
+    if not re.fullmatch(r"[0-9]{1,9}", text) or int(text) < 1:
+        return None
+    return int(text)
+
+
 def discover(models_dir: Path) -> list[ModelVersion]:
     """models/<name>/<version>/ directories whose version is a positive integer."""
     if not models_dir.is_dir():
@@ -178,6 +190,7 @@ def discover(models_dir: Path) -> list[ModelVersion]:
     found: list[ModelVersion] = []
     for model_dir in sorted(p for p in models_dir.iterdir() if p.is_dir()):
         for version_dir in sorted(p for p in model_dir.iterdir() if p.is_dir()):
-            if version_dir.name.isdigit() and int(version_dir.name) >= 1:
-                found.append(ModelVersion(model_dir.name, int(version_dir.name), version_dir))
+            number = version_number(version_dir.name)
+            if number is not None:
+                found.append(ModelVersion(model_dir.name, number, version_dir))
     return found

@@ -43,9 +43,12 @@ Init = Literal["trained", "zeros", "random"]
 
 
 class StepRequest(BaseModel):
-    """POST /v1/models/{name}/gradient-step's body."""
+    """POST /v1/models/{name}/gradient-step's body.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: `"steps": true` or `"learning_rate": "0.1"` is a 422, not quietly coerced.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     parameters: dict[str, Any] | None = None
     init: Init = "trained"

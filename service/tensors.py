@@ -157,6 +157,8 @@ def cast(name: str, raw: np.ndarray, datatype: str, dtype: np.dtype[Any]) -> np.
     """Convert parsed JSON numbers to `dtype`, refusing values the datatype cannot hold."""
     if dtype.kind == "b" and raw.dtype.kind != "b":
         raise BadRequest(f"input {name!r}: {datatype} data must be true or false")
+    if raw.dtype.kind == "b" and dtype.kind != "b":
+        raise BadRequest(f"input {name!r}: {datatype} data must be numbers, not true/false")
     if dtype.kind in "iu":
         if raw.dtype.kind == "f":
             raise BadRequest(f"input {name!r}: {datatype} data must be integers")

@@ -19,7 +19,7 @@ from service.protocol import (
     decode_infer_request,
     encode_infer_response,
 )
-from service.registry import ModelVersion, Registry
+from service.registry import ModelVersion, Registry, version_number
 from service.responses import json_response
 from service.routes import examples
 
@@ -105,9 +105,10 @@ def parse_version(name: str, version: str | None) -> int | None:
     """A V2 version string -> int; anything not a positive integer names no version."""
     if version is None:
         return None
-    if not version.isdigit() or int(version) < 1:
+    number = version_number(version)
+    if number is None:
         raise ModelNotFound(f"model {name!r} version {version} not found")
-    return int(version)
+    return number
 
 
 def _versions(registry: Registry, name: str) -> list[str]:

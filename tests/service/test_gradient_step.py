@@ -215,6 +215,8 @@ def test_non_finite_numbers_are_422(client: TestClient, body: str, message: str)
         (BOWL, {"init": "ones"}, "body.init"),
         (BOWL, {"stepz": 3}, "body.stepz"),
         (BOWL, {"steps": "many"}, "body.steps"),
+        (BOWL, {"steps": True}, "body.steps"),
+        (BOWL, {"learning_rate": "0.1"}, "body.learning_rate"),
         (BOWL, {"init": "random", "seed": -1}, "body.seed"),
     ],
 )

@@ -15,7 +15,7 @@ from service.app import create_app
 from service.cards import file_entry, read_card, write_card
 from service.config import Settings
 from service.errors import ModelNotFound, ModelNotReady
-from service.registry import Registry
+from service.registry import Registry, discover
 
 MODEL_NAMES = [
     "linear-regression",
@@ -146,3 +146,12 @@ def test_card_for_another_model_is_refused(tiny_repo: Path) -> None:
         "ValueError: card says impostor version 1, not its directory"
     )
     assert registry.get("tiny-logistic").ready
+
+
+def test_only_plain_positive_version_directories_count(tiny_repo: Path) -> None:
+    model_dir = next(p for p in sorted(tiny_repo.iterdir()) if p.is_dir())
+    for odd in ("²", "0", "v2", "9" * 200):
+        (model_dir / odd).mkdir()
+    versions = {(mv.name, mv.version) for mv in discover(tiny_repo)}
+    assert all(isinstance(v, int) and v >= 1 for _, v in versions)
+    assert {v for name, v in versions if name == model_dir.name} == {1}

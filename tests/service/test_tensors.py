@@ -180,6 +180,11 @@ BAD_BODIES: list[tuple[bytes, str | None, str]] = [
     (body(tensor([1.5], [1], "INT64")), None, "input 'x': INT64 data must be integers"),
     (body(tensor([2**40], [1], "INT32")), None, "input 'x': a value is out of INT32's range"),
     (body(tensor([1], [1], "BOOL")), None, "input 'x': BOOL data must be true or false"),
+    (
+        body(tensor([True, False], [2])),
+        None,
+        "input 'x': FP32 data must be numbers, not true/false",
+    ),
     (body(tensor([1], [1]), tensor([1], [1])), None, "input 'x' is given twice"),
     (
         body({"name": "x", "datatype": "FP32", "shape": [1]}),

@@ -70,7 +70,7 @@ def test_model_ready(client: TestClient, path: str) -> None:
     assert (response.status_code, response.json()) == (200, {"name": "mnist-mlp", "ready": True})
 
 
-@pytest.mark.parametrize("version", ["2", "0", "abc", "-1"])
+@pytest.mark.parametrize("version", ["2", "0", "abc", "-1", "²", "9" * 5000])
 def test_versions_are_honoured(client: TestClient, version: str) -> None:
     message = {"error": f"model 'mnist-mlp' version {version} not found"}
     base = f"/v2/models/mnist-mlp/versions/{version}"
