@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 
 from service.config import Settings
 from service.errors import NNServeError
+from service.fastpath import InferFastPath
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    if settings.infer_fast_path:
+        app.add_middleware(InferFastPath)  # innermost: limits, logs and metrics still apply
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     add_error_handlers(app)

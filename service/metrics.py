@@ -9,6 +9,10 @@ MultiProcessCollector (gauges use `multiprocess_mode`, so they merge sensibly).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -106,3 +110,29 @@ class Metrics:
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return bytes(generate_latest(registry))
         return bytes(generate_latest(self.registry))
+
+
+@contextmanager
+def multiprocess_directory(workers: int) -> Iterator[None]:
+    """With several workers, point PROMETHEUS_MULTIPROC_DIR at an empty directory before any
+    worker imports prometheus_client (workers inherit the environment), and remove it after.
+    A directory the operator set is kept, but emptied of the *.db files of earlier runs,
+    which would otherwise be counted again."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if workers <= 1 and not given:
+        yield
+        return
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for stale in os.scandir(given):
+            if stale.name.endswith(".db"):
+                os.unlink(stale.path)
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="nnserve-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(directory, ignore_errors=True)

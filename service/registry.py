@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio.to_thread
 import numpy as np
 
+from service.batching import Batcher, dynamic_batcher
 from service.cards import ModelCard, read_card, verify_files
 from service.config import Settings
 from service.errors import ModelNotFound, ModelNotReady
@@ -36,6 +37,8 @@ class ModelVersion:
         self.reason: str | None = "not loaded yet"
         self.runtime: Runtime | None = None
         self.step_runtime: Runtime | None = None
+        self.batcher: Batcher | None = None
+        """Gathers concurrent infer calls into shared runs (None: off, see service.batching)."""
         self._card: ModelCard | None = None
         self.on_inference: Callable[[ModelVersion, float], None] | None = None
         """Called with the seconds each session.run took (the app feeds its metrics)."""
@@ -82,13 +85,20 @@ class ModelVersion:
         self.runtime = _open(self.path / card.files["model"].path, settings)
         if "step" in card.files:
             self.step_runtime = _open(self.path / card.files["step"].path, settings)
+        self.batcher = dynamic_batcher(self.runtime, settings, self._observe_run)
 
     async def infer(
         self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
     ) -> dict[str, np.ndarray]:
         """Run model.onnx off the event loop (the dynamic batcher hooks in here)."""
         runtime = self.require_runtime()
+        if self.batcher is not None:
+            return await self.batcher.infer(feeds, outputs)
         return await anyio.to_thread.run_sync(self._run_timed, runtime, feeds, outputs)
+
+    def _observe_run(self, seconds: float) -> None:
+        if self.on_inference is not None:
+            self.on_inference(self, seconds)
 
     def _run_timed(
         self, runtime: Runtime, feeds: dict[str, np.ndarray], outputs: list[str] | None
