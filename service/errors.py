@@ -4,7 +4,6 @@
     ├── BadRequest (400)             malformed request, bad tensor (V2)
     ├── NotFound (404)
     │   └── ModelNotFound            no such model or version
-    ├── MethodNotAllowed (405)
     ├── PayloadTooLarge (413)        body or image over a limit
     ├── UnsupportedMediaType (415)   not an image / unknown content type
     ├── Unprocessable (422)          well-formed but unusable (v1 validation, blank image)
@@ -47,10 +46,6 @@ class NotFound(NNServeError):
 
 class ModelNotFound(NotFound):
     pass
-
-
-class MethodNotAllowed(NNServeError):
-    status_code = 405
 
 
 class PayloadTooLarge(NNServeError):
