@@ -5,11 +5,7 @@ every error answer is JSON with an "error" key."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -17,7 +13,8 @@ from hypothesis import HealthCheck, settings
 
 from service.app import create_app
 from service.config import Settings
-from tests.slow.conftest import ROOT, Service, free_port, wait_live
+from tests.servers import Service, spawn, stop
+from tests.slow.conftest import wait_live
 
 pytestmark = pytest.mark.slow
 
@@ -27,32 +24,13 @@ EXAMPLES = int(os.environ.get("NNSERVE_FUZZ_EXAMPLES", "25"))
 @pytest.fixture(scope="module")
 def fuzzed_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """One server for the whole module; gradient steps capped so no example runs for long."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "NNSERVE_HOST": "127.0.0.1",
-        "NNSERVE_PORT": str(port),
-        "NNSERVE_MODELS_DIR": str(ROOT / "models"),
-        "NNSERVE_MAX_GRADIENT_STEPS": "20",
-        "NNSERVE_LOG_LEVEL": "warning",
-    }
     log = tmp_path_factory.mktemp("fuzz") / "service.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service"], env=env, cwd=ROOT, stdout=out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    service = Service(f"http://127.0.0.1:{port}", process, Path(log))
+    service = spawn(log, NNSERVE_MAX_GRADIENT_STEPS="20", NNSERVE_LOG_LEVEL="warning")
     try:
         wait_live(service)
         yield service
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(service)
 
 
 # The schema the server publishes at /openapi.json, built the same way without a server (the
