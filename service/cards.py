@@ -54,9 +54,12 @@ class Preprocessing(_Strict):
     kind="standardize": (x - mean) / std per feature (polynomial features first when `degree`
     is set); `in_graph` says the ONNX graph does it, so callers send raw x.
     kind="none": the graph takes its input as is.
+    kind="legendre": t = (x - mean[0]) / std[0] maps the data's range onto [-1, 1] and the
+    features are sqrt(2k + 1) P_k(t), k = 1..degree (orthonormal Legendre polynomials, which
+    keep gradient descent well conditioned at high degree); in the graph.
     """
 
-    kind: Literal["mnist", "standardize", "none"]
+    kind: Literal["mnist", "standardize", "none", "legendre"]
     mean: list[float] = []
     std: list[float] = []
     degree: int | None = None
@@ -80,6 +83,12 @@ class StepSpec(_Strict):
     loss_output: str = "loss"
     gradient_outputs: dict[str, str]
     updated_outputs: dict[str, str]
+    prediction_output: str | None = None
+    """An output holding the model's prediction for each row of x at the parameters fed in
+    (before the step): lets a client draw a walk's curve or decision boundary."""
+    degree: str | None = None
+    """An INT64 scalar input choosing the polynomial degree, 1..max_degree (None: no choice)."""
+    max_degree: int | None = None
 
 
 class TrainingInfo(_Strict):
@@ -94,6 +103,20 @@ class TrainingInfo(_Strict):
     samples_per_s: float | None = None
     data_sha256: dict[str, str] = {}
     versions: dict[str, str] = {}
+
+
+class DataSet(_Strict):
+    """A model's own small data set: what a gradient-step request that sends no x and y uses.
+
+    x rows and y values as the step graph takes them (raw, like model.onnx's input); the
+    validation part, when there is one, gives each step a held-out loss beside its own.
+    """
+
+    description: str
+    x: list[list[float]]
+    y: list[float]
+    validation_x: list[list[float]] = []
+    validation_y: list[float] = []
 
 
 class ModelCard(_Strict):
@@ -112,6 +135,7 @@ class ModelCard(_Strict):
     metrics: dict[str, float] = {}
     files: dict[str, FileEntry]
     step: StepSpec | None = None
+    data: DataSet | None = None
     training: TrainingInfo | None = None
 
     def to_json(self) -> str:
