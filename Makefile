@@ -1,5 +1,12 @@
 # nnserve: every target installs what it needs into .venv from constraints.txt.
-PYTHON      ?= python3.11
+# The first of these that is Python 3.11 or newer; `make PYTHON=/path/to/python3.x ...` overrides.
+PYTHON_CANDIDATES := python3.11 python3.12 python3.13 python3
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach p,$(PYTHON_CANDIDATES),$(shell $(p) -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $(p))))
+endif
+# Where pip takes torch from for the train/dev extras: empty means pip's own indexes (on Linux,
+# PyPI's torch is the CUDA build, several GB); https://download.pytorch.org/whl/cpu is the CPU build.
+TORCH_INDEX_URL ?=
 VENV        ?= .venv
 BIN         := $(VENV)/bin
 PIP         := $(BIN)/python -m pip
@@ -7,7 +14,7 @@ CONSTRAINTS := constraints.txt
 PYTEST_ARGS ?=
 export NNSERVE_MNIST_DIR ?= $(abspath ../shared/mnist)
 
-.PHONY: run install install-dev system-deps test test-slow test-container lint train bench clean
+.PHONY: run install install-dev python system-deps test test-slow test-container lint train bench clean
 
 ## run: install the service (no torch) and serve the committed models on port 8000
 run: $(VENV)/.base
@@ -17,14 +24,20 @@ install: $(VENV)/.base
 install-dev: $(VENV)/.dev
 
 $(VENV)/.base: pyproject.toml $(CONSTRAINTS)
+	@PYTHON='$(PYTHON)' bash scripts/dev/python-check.sh $(PYTHON_CANDIDATES)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c $(CONSTRAINTS) -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.base
+	$(if $(TORCH_INDEX_URL),$(PIP) install -q -c $(CONSTRAINTS) --index-url $(TORCH_INDEX_URL) torch)
 	$(PIP) install -q -c $(CONSTRAINTS) -e '.[train,dev]'
 	touch $@
+
+## python: say which Python the venv is built with (PYTHON=... overrides)
+python:
+	@PYTHON='$(PYTHON)' bash scripts/dev/python-check.sh $(PYTHON_CANDIDATES)
 
 ## system-deps: Debian packages the tests and benchmarks drive (chromium, wrk, curl)
 system-deps:
