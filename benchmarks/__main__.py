@@ -1,8 +1,10 @@
-"""`python -m benchmarks` (make bench): nnserve against a naive FastAPI server and a bare ASGI
-ceiling, all on loopback, driven by wrk; several rounds, medians of per-round ratios.
+"""`python -m benchmarks` (make bench): nnserve against a naive FastAPI server, the KServe
+Python model server, MLServer and a bare ASGI ceiling, every one with the same worker count
+and onnxruntime threads, all on loopback, driven by wrk; rows for 1 and 2 workers; several
+rounds, medians of per-round ratios, server CPU per request beside every req/s.
 
-    python -m benchmarks            # full run: 5 rounds, about 8 minutes on 2 cores
-    python -m benchmarks --quick    # one short round, about a minute and a half
+    python -m benchmarks            # full run: 5 rounds, about 12 minutes on 2 cores
+    python -m benchmarks --quick    # one short round, about 3 minutes
 """
 
 from __future__ import annotations
@@ -12,9 +14,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import numpy as np
 
-from benchmarks import breakdown, inprocess, payloads, plan, report, servers, wrk
+from benchmarks import (
+    answers,
+    breakdown,
+    contenders,
+    inprocess,
+    payloads,
+    plan,
+    report,
+    servers,
+    wrk,
+)
 from benchmarks.servers import Server, Threads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,43 +34,53 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="1 round of 2 s per cell")
+    parser.add_argument("--quick", action="store_true", help="1 round of 1 s per cell")
     parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
-    parser.add_argument("--seconds", type=float, default=3.0, help="measured s per cell (3)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up s per cell (1)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="measured s per cell (2)")
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="warm-up s per cell, first round only (1)"
+    )
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument(
-        "--workers", default="2", help="nnserve worker processes (default 2: one per core here)"
+        "--workers", default="1,2", help="worker processes of every contender, one row set each"
     )
     parser.add_argument("--intra-op", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--inter-op", type=int, default=1, help="onnxruntime inter-op threads")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rounds, args.seconds = 1, 2.0
+        args.rounds, args.seconds = 1, 1.0
+    args.worker_counts = [int(w) for w in str(args.workers).split(",")]
     return args
 
 
-def start_servers(args: argparse.Namespace, threads: Threads) -> dict[str, Server]:
+def start_servers(args: argparse.Namespace, threads: Threads, workers: int) -> dict[str, Server]:
+    """Every server process one worker count needs (plan.SERVERS), started one by one."""
     model = args.models_dir / "mnist-mlp" / "1" / "model.onnx"
     if not model.exists():
         raise SystemExit(f"{model} not found: train or check out the committed models")
-    started = {"naive": servers.naive(model, threads), "ceiling": servers.ceiling()}
-    started["nnserve"] = servers.nnserve("nnserve", args.models_dir, threads, workers=args.workers)
-    started["unbatched"] = servers.nnserve(
-        "unbatched", args.models_dir, threads, workers=args.workers, batch_max_wait_us="0"
-    )
+    started: dict[str, Server] = {}
+    try:
+        started["naive"] = contenders.naive(model, threads, workers)
+        started["ceiling"] = contenders.ceiling(workers)
+        started["kserve"] = contenders.kserve(model, threads, workers)
+        started["mlserver"] = contenders.mlserver(model, threads, workers)
+        started["nnserve"] = contenders.nnserve("nnserve", args.models_dir, threads, workers)
+        started["unbatched"] = contenders.nnserve(
+            "unbatched", args.models_dir, threads, workers, batch_max_wait_us="0"
+        )
+    except Exception:
+        for server in started.values():
+            servers.stop(server)
+        raise
     return started
 
 
-def check(cell: plan.Cell, server: Server) -> None:
-    """Fail fast, before any timing, when a contender does not answer its request with 200."""
-    headers = {"content-type": cell.payload.content_type}
-    if cell.payload.header:
-        headers[cell.payload.header[0]] = cell.payload.header[1]
-    answer = httpx.post(server.url + cell.path, content=cell.payload.body, headers=headers)
-    if answer.status_code != 200:
-        raise SystemExit(f"{cell.key}: {answer.status_code} {answer.text[:300]}")
+def expected_digit(args: argparse.Namespace, threads: Threads, digit: np.ndarray) -> int:
+    """What onnxruntime in this process answers for the benchmark's digit."""
+    session = inprocess.session(args.models_dir / "mnist-mlp" / "1" / "model.onnx", threads)
+    feeds = {session.get_inputs()[0].name: payloads.normalized(digit)}
+    return int(session.run(["probabilities"], feeds)[0][0].argmax())
 
 
 def one_round(
@@ -69,8 +91,9 @@ def one_round(
         for index, cell in enumerate(cells):
             body = wrk.body_file(cell.payload, Path(tmp), str(index))
             server = running[cell.server]
+            warmup = args.warmup if number == 0 else 0.0  # lazy start-up happens once
             m = wrk.measure(
-                server.url + cell.path, body, cell.payload, cell.connections, args.warmup,
+                server.url + cell.path, body, cell.payload, cell.connections, warmup,
                 args.seconds, server.process.pid,
             )  # fmt: skip
             rows.append(report.row(number, cell, m))
@@ -100,17 +123,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     threads = Threads(args.intra_op, args.inter_op)
     wrk.wrk_binary()
-    cells = plan.cells(payloads.digit_28x28())
     started = time.monotonic()
     measured: list[dict[str, object]] = []
     local: list[dict[str, object]] = []
-    running = start_servers(args, threads)
-    with servers.running(list(running.values())):
-        for cell in cells:
-            check(cell, running[cell.server])
-        for number in range(args.rounds):
-            measured += one_round(number, cells, running, args)
-            local += inprocess_round(number, args, threads)
+    digit = payloads.digit_28x28()
+    expected = expected_digit(args, threads, digit)
+    for workers in args.worker_counts:
+        cells = plan.cells(digit, workers, scaling=workers == max(args.worker_counts))
+        running = start_servers(args, threads, workers)
+        with servers.running(list(running.values())):
+            for cell in cells:
+                answers.check(cell, running[cell.server].url, expected)
+            for number in range(args.rounds):
+                measured += one_round(number, cells, running, args)
+    for number in range(args.rounds):
+        local += inprocess_round(number, args, threads)
     stages = breakdown.measure(args.models_dir, threads)
     results = report.summarize(measured, local, stages, vars(args), time.monotonic() - started)
     report.write(results, args.out)

@@ -17,7 +17,7 @@ import orjson
 from benchmarks import asgi_driver, payloads, plan
 from benchmarks.servers import Threads
 from service import digits, images, protocol
-from service.runtime import Runtime
+from service.runtime.session import Runtime
 
 Stages = dict[str, float]
 NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -106,13 +106,18 @@ def measure(models_dir: Path, threads: Threads) -> dict[str, Any]:
     return {"stages_us": stages, "app_us": whole}
 
 
+def session_run_us(stages: dict[str, Any]) -> float:
+    """One `session.run` of one image, microseconds (timed in `measure`)."""
+    return float(stages["stages_us"]["v2-json"]["session.run"])
+
+
 def explain(stages: dict[str, Any], cells: list[dict[str, Any]]) -> dict[str, Any]:
     """Per contender: the HTTP stack (the ceiling's p50 at c=1), the stages, what the rest of
     the app costs in-process (routing, middleware, logs, metrics: the whole app driven without
     a socket, minus the stages), and what is left of the measured p50 at c=1 after all that
     (waiting: scheduling and wake-ups between the processes and threads on a busy machine)."""
     p50 = {c["contender"]: c["p50_ms"] * 1000 for c in cells
-           if c["connections"] == 1 and c["images"] == 1}  # fmt: skip
+           if c["connections"] == 1 and c["images"] == 1 and c["workers"] == 1}  # fmt: skip
     table: dict[str, dict[str, float]] = {}
     for contender, timings in stages["stages_us"].items():
         if contender not in p50:

@@ -36,8 +36,12 @@ async def app(scope: Message, receive: Receive, send: Send) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8101, help="loopback port (default 8101)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args(argv)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, workers=1, log_level="warning")
+    uvicorn.run(
+        "benchmarks.ceiling:app", host="127.0.0.1", port=args.port, workers=args.workers,
+        log_level="warning",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -13,17 +13,17 @@ def _ratio(value: float | None, suffix: str = "x") -> str:
 
 def cells_table(cells: list[Row]) -> list[str]:
     lines = [
-        "| contender | c | N | req/s | images/s | p50 ms | p99 ms | errors | x naive "
-        "| of ceiling | server CPU us/req | load1 |",
+        "| contender | workers | c | req/s | p50 ms | p99 ms | errors | x naive req/s "
+        "| of ceiling | server CPU us/req | CPU x naive | load1 (max) |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for c in sorted(cells, key=lambda c: (c["images"], c["connections"])):
+    for c in sorted(cells, key=lambda c: (c["workers"], c["connections"])):
         ceiling = None if c["of_ceiling"] is None else 100 * c["of_ceiling"]
         lines.append(
-            f"| {c['contender']} | {c['connections']} | {c['images']} | {c['rps']:.0f} "
-            f"| {c['images_per_s']:.0f} | {c['p50_ms']:.2f} | {c['p99_ms']:.2f} | {c['errors']} "
+            f"| {c['contender']} | {c['workers']} | {c['connections']} | {c['rps']:.0f} "
+            f"| {c['p50_ms']:.2f} | {c['p99_ms']:.2f} | {c['errors']} "
             f"| {_ratio(c['x_naive'])} | {_ratio(ceiling, '%')} | {c['cpu_us']:.0f} "
-            f"| {c['load1']:.2f} |"
+            f"| {_ratio(c['cpu_x_naive'])} | {c['load1']:.2f} ({c['load1_max']:.2f}) |"
         )
     return lines
 
@@ -72,10 +72,12 @@ def render(results: Row) -> str:
         "",
         f"{machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']}; "
         f"{args['rounds']} round(s) of {args['seconds']} s per cell after {args['warmup']} s "
-        f"of warm-up; wrk -t1; nnserve workers={args['workers']}; onnxruntime "
-        f"intra_op={args['intra_op']} inter_op={args['inter_op']} for every contender. "
+        f"of warm-up (first round); wrk -t1; workers {args['workers']} and onnxruntime "
+        f"intra_op={args['intra_op']} inter_op={args['inter_op']} for every contender "
+        f"(MLServer: parallel_workers = workers, uvloop 0.21). "
         f"Figures are medians over rounds, ratios are medians of per-round ratios; load1 is the "
-        f"1-minute load average after each run (the machine is shared, figures are noisy). "
+        f"1-minute load average after each run, median (max) over rounds: the machine is shared, "
+        f"so server CPU per request is the steadier figure. "
         f"Wall time {results['wall_seconds']:.0f} s.",
         "",
     ]

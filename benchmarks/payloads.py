@@ -56,8 +56,11 @@ def naive_json(x: np.ndarray) -> Payload:
 
 
 def v2_json(x: np.ndarray) -> Payload:
-    """Contender (b): an Open Inference Protocol request with the data inline."""
+    """Contender (b): an Open Inference Protocol request with the data inline. It carries an
+    id, as KServe 0.21 needs one (it answers 500 when the response id is None); every V2
+    contender gets this same body."""
     request = {
+        "id": "bench-1",
         "inputs": [
             {"name": "input", "shape": list(x.shape), "datatype": "FP32", "data": x.ravel()}
         ],

@@ -1,4 +1,4 @@
-"""What one benchmark run measures: the cells (contender x concurrency x batch size)."""
+"""What one benchmark run measures: the cells (contender x workers x concurrency x batch)."""
 
 from __future__ import annotations
 
@@ -13,22 +13,25 @@ CONCURRENCY = (1, 8, 64)
 SCALING_SIZES = (1, 8, 64, 256)
 SCALING_CONCURRENCY = 8
 V2_INFER = "/v2/models/mnist-mlp/infer"
+SERVERS = ("naive", "ceiling", "kserve", "mlserver", "nnserve", "unbatched")
+"""The server processes one worker count needs; several contenders share "nnserve"."""
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One wrk run: which server, which path and body, how many connections."""
+    """One wrk run: which server, which path and body, how many workers and connections."""
 
     contender: str
     server: str
     path: str
     payload: Payload
     connections: int
+    workers: int
     images: int = 1
 
     @property
     def key(self) -> str:
-        return f"{self.contender}|c={self.connections}|n={self.images}"
+        return f"{self.contender}|w={self.workers}|c={self.connections}|n={self.images}"
 
 
 @dataclass(frozen=True)
@@ -40,27 +43,33 @@ class Contender:
 
 
 def contenders(digit: np.ndarray) -> list[Contender]:
-    """(a) naive, (b) V2 JSON, (c) V2 binary, (d) /predict PNG, (e) the ceiling, and (c)
-    again with batching off, to show what the batcher costs at c=1 and gives under load."""
+    """naive, nnserve (V2 JSON, V2 binary, /predict PNG, V2 binary with batching off), the
+    peers (KServe, MLServer: the same V2 JSON body) and the bare-ASGI ceiling."""
     x = payloads.normalized(digit)
+    v2_json = payloads.v2_json(x)
     return [
         Contender("naive", "naive", "/predict", payloads.naive_json(x)),
-        Contender("v2-json", "nnserve", V2_INFER, payloads.v2_json(x)),
+        Contender("v2-json", "nnserve", V2_INFER, v2_json),
         Contender("v2-binary", "nnserve", V2_INFER, payloads.v2_binary(x)),
         Contender("predict-png", "nnserve", "/predict?model=mnist-mlp", payloads.canvas_png(digit)),
-        Contender("ceiling", "ceiling", "/", payloads.v2_json(x)),
+        Contender("kserve", "kserve", V2_INFER, v2_json),
+        Contender("mlserver", "mlserver", V2_INFER, v2_json),
+        Contender("ceiling", "ceiling", "/", v2_json),
         Contender("v2-binary-unbatched", "unbatched", V2_INFER, payloads.v2_binary(x)),
     ]
 
 
-def cells(digit: np.ndarray) -> list[Cell]:
-    """Every one-image cell at c = 1, 8, 64, then the V2 binary scaling run."""
+def cells(digit: np.ndarray, workers: int, scaling: bool) -> list[Cell]:
+    """Every one-image cell at c = 1, 8, 64 with `workers` workers each, then (`scaling`)
+    the V2 binary scaling run."""
     grid = [
-        Cell(c.name, c.server, c.path, c.payload, connections)
+        Cell(c.name, c.server, c.path, c.payload, connections, workers)
         for connections in CONCURRENCY
         for c in contenders(digit)
     ]
-    for n in SCALING_SIZES[1:]:  # n=1 at c=8 is the one-image cell above
-        body = payloads.v2_binary(payloads.normalized(digit, n))
-        grid.append(Cell("v2-binary", "nnserve", V2_INFER, body, SCALING_CONCURRENCY, n))
+    if scaling:
+        for n in SCALING_SIZES[1:]:  # n=1 at c=8 is the one-image cell above
+            body = payloads.v2_binary(payloads.normalized(digit, n))
+            cell = Cell("v2-binary", "nnserve", V2_INFER, body, SCALING_CONCURRENCY, workers, n)
+            grid.append(cell)
     return grid

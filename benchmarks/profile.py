@@ -16,7 +16,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from benchmarks import payloads, plan, servers, wrk
+from benchmarks import contenders, payloads, plan, servers, wrk
 from benchmarks.servers import Threads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     x = payloads.normalized(payloads.digit_28x28())
     payload = payloads.v2_binary(x) if args.body == "binary" else payloads.v2_json(x)
-    server = servers.nnserve("nnserve", args.models_dir, Threads(), workers="1")
+    server = contenders.nnserve("nnserve", args.models_dir, Threads(), workers=1)
     with servers.running([server]), tempfile.TemporaryDirectory() as tmp:
         body = wrk.body_file(payload, Path(tmp), "body")
         url = server.url + plan.V2_INFER

@@ -32,18 +32,39 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a server: its process and its children (uvicorn's workers),
-    read from /proc (Linux); 0.0 where /proc is not there."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every process, from /proc."""
+    out = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):  # the process ended while we looked
+            out[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # the process ended while we looked
             continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return out
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and every process below it (uvicorn's workers, MLServer's inference pool)."""
+    parents = _parents()
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a server's whole process tree, read from /proc (Linux);
+    0.0 where /proc is not there."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for process in tree(pid):
+        try:
+            fields = (Path("/proc") / str(process) / "stat").read_text().rsplit(")", 1)[1]
+        except OSError:
+            continue
+        utime, stime = fields.split()[11:13]
+        total += int(utime) + int(stime)
     return total / tick
 
 
@@ -68,9 +89,17 @@ def wait_until_up(server: Server, probe: str, timeout: float = 90.0) -> None:
     raise TimeoutError(f"{server.name} not up after {timeout:.0f}s")
 
 
-def start(name: str, argv: Sequence[str], probe: str, env: dict[str, str], port: int) -> Server:
+def start(
+    name: str,
+    argv: Sequence[str],
+    probe: str,
+    env: dict[str, str],
+    port: int,
+    executable: str = sys.executable,
+) -> Server:
+    """Run `executable argv` (this Python by default) and wait until `probe` answers 200."""
     process = subprocess.Popen(
-        [sys.executable, *argv],
+        [executable, *argv],
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
@@ -86,38 +115,13 @@ def start(name: str, argv: Sequence[str], probe: str, env: dict[str, str], port:
 
 
 def stop(server: Server) -> None:
+    """SIGTERM, so the server stops its own workers; SIGKILL after 20 s."""
     server.process.terminate()
     try:
         server.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
-
-
-def naive(model: Path, threads: Threads) -> Server:
-    port = free_port()
-    argv = ["-m", "benchmarks.naive_server", "--model", str(model), "--port", str(port)]
-    argv += ["--intra-op", str(threads.intra_op), "--inter-op", str(threads.inter_op)]
-    return start("naive", argv, "/health", {}, port)
-
-
-def ceiling() -> Server:
-    port = free_port()
-    return start("ceiling", ["-m", "benchmarks.ceiling", "--port", str(port)], "/", {}, port)
-
-
-def nnserve(name: str, models_dir: Path, threads: Threads, **settings: str) -> Server:
-    """`python -m service` with NNSERVE_ settings (e.g. batch_max_wait_us="0")."""
-    port = free_port()
-    env = {
-        "NNSERVE_HOST": "127.0.0.1",
-        "NNSERVE_PORT": str(port),
-        "NNSERVE_MODELS_DIR": str(models_dir),
-        "NNSERVE_INTRA_OP_NUM_THREADS": str(threads.intra_op),
-        "NNSERVE_INTER_OP_NUM_THREADS": str(threads.inter_op),
-        **{f"NNSERVE_{key.upper()}": value for key, value in settings.items()},
-    }
-    return start(name, ["-m", "service"], "/v2/health/ready", env, port)
 
 
 @contextmanager

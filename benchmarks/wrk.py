@@ -102,7 +102,8 @@ def measure(
     pid: int,
 ) -> Measurement:
     """Warm up (lazy initialisation, connection set-up), then measure; `pid` is the server's."""
-    run(url, body, payload, connections, warmup)
+    if warmup > 0:
+        run(url, body, payload, connections, warmup)
     before = cpu_seconds(pid)
     m = run(url, body, payload, connections, seconds)
     used = (cpu_seconds(pid) - before) * 1e6 / max(m.requests, 1)

@@ -1,0 +1,65 @@
+"""Start each contender with the same worker count and onnxruntime threads."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from benchmarks.mlserver import env as mlserver_env
+from benchmarks.servers import ROOT, Server, Threads, free_port, start
+
+
+def _threads(threads: Threads) -> list[str]:
+    return ["--intra-op", str(threads.intra_op), "--inter-op", str(threads.inter_op)]
+
+
+def naive(model: Path, threads: Threads, workers: int) -> Server:
+    port = free_port()
+    argv = ["-m", "benchmarks.naive_server", "--model", str(model), "--port", str(port)]
+    argv += ["--workers", str(workers), *_threads(threads)]
+    return start("naive", argv, "/health", {}, port)
+
+
+def ceiling(workers: int) -> Server:
+    port = free_port()
+    argv = ["-m", "benchmarks.ceiling", "--port", str(port), "--workers", str(workers)]
+    return start("ceiling", argv, "/", {}, port)
+
+
+def kserve(model: Path, threads: Threads, workers: int) -> Server:
+    port = free_port()
+    argv = ["-m", "benchmarks.kserve_server", "--model", str(model), "--port", str(port)]
+    argv += ["--workers", str(workers), *_threads(threads)]
+    return start("kserve", argv, "/v2/models/mnist-mlp/ready", {}, port)
+
+
+def mlserver(model: Path, threads: Threads, workers: int) -> Server:
+    """`mlserver start` from its own venv, parallel_workers = workers; its settings live in a
+    temporary folder that outlives the process only until the OS cleans /tmp."""
+    binary = mlserver_env.mlserver_binary()
+    folder = Path(tempfile.mkdtemp(prefix="nnserve-mlserver-"))
+    http, grpc, metrics = free_port(), free_port(), free_port()
+    mlserver_env.write_settings(
+        folder, model.resolve(), (http, grpc, metrics), workers,
+        (threads.intra_op, threads.inter_op),
+    )  # fmt: skip
+    environment = {"PYTHONPATH": str(ROOT)}  # the runtime module: benchmarks/mlserver/runtime.py
+    return start(
+        "mlserver", ["start", str(folder)], "/v2/models/mnist-mlp/ready", environment, http,
+        executable=str(binary),
+    )  # fmt: skip
+
+
+def nnserve(name: str, models_dir: Path, threads: Threads, workers: int, **settings: str) -> Server:
+    """`python -m service` with NNSERVE_ settings (e.g. batch_max_wait_us="0")."""
+    port = free_port()
+    env = {
+        "NNSERVE_HOST": "127.0.0.1",
+        "NNSERVE_PORT": str(port),
+        "NNSERVE_MODELS_DIR": str(models_dir),
+        "NNSERVE_WORKERS": str(workers),
+        "NNSERVE_INTRA_OP_NUM_THREADS": str(threads.intra_op),
+        "NNSERVE_INTER_OP_NUM_THREADS": str(threads.inter_op),
+        **{f"NNSERVE_{key.upper()}": value for key, value in settings.items()},
+    }
+    return start(name, ["-m", "service"], "/v2/health/ready", env, port)

@@ -1,0 +1,1 @@
+"""MLServer (SeldonIO) as a benchmark contender, in a virtual environment of its own."""
