@@ -21,6 +21,7 @@ from benchmarks import (
     breakdown,
     contenders,
     inprocess,
+    overload,
     payloads,
     plan,
     report,
@@ -119,6 +120,15 @@ def inprocess_round(
     ]
 
 
+def overload_round(args: argparse.Namespace, threads: Threads) -> dict[str, object]:
+    """One nnserve worker, default settings, 1,000 connections (see benchmarks/overload.py)."""
+    server = contenders.nnserve("nnserve", args.models_dir, threads, 1)
+    with servers.running([server]):
+        row = overload.measure(server, 1000, 5.0 if args.quick else 10.0)
+    print(f"overload: {row}", flush=True)
+    return row
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     threads = Threads(args.intra_op, args.inter_op)
@@ -138,8 +148,11 @@ def main(argv: list[str] | None = None) -> None:
                 measured += one_round(number, cells, running, args)
     for number in range(args.rounds):
         local += inprocess_round(number, args, threads)
+    overload_row = overload_round(args, threads)
     stages = breakdown.measure(args.models_dir, threads)
-    results = report.summarize(measured, local, stages, vars(args), time.monotonic() - started)
+    results = report.summarize(
+        measured, local, stages, vars(args), time.monotonic() - started, overload_row
+    )
     report.write(results, args.out)
 
 

@@ -64,6 +64,26 @@ def breakdown_table(breakdown: Row) -> list[str]:
     return lines
 
 
+def overload_table(row: Row | None) -> list[str]:
+    """What a client saw while wrk held 1,000 connections on one worker."""
+    if row is None:
+        return ["(not measured in this run)"]
+    lines = [
+        f"wrk c={row['connections']} for {row['seconds']:.0f} s, V2 binary, one worker: "
+        f"{row['wrk_rps']:.0f} req/s, p99 {row['wrk_p99_ms']:.1f} ms, {row['wrk_non_2xx']} "
+        f"non-2xx answers, {row['socket_errors']} socket errors, server CPU "
+        f"{row['cpu_us']:.0f} us/request. Probes, one request at a time beside it:",
+        "",
+        "| probe | answers | p50 ms | p99 ms | slowest ms |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for kind, p in row["probes"].items():
+        lines.append(
+            f"| {kind} | {p['n']} | {p['p50_ms']:.1f} | {p['p99_ms']:.1f} | {p['max_ms']:.1f} |"
+        )
+    return lines
+
+
 def render(results: Row) -> str:
     machine = results["machine"]
     args = results["args"]
@@ -87,5 +107,6 @@ def render(results: Row) -> str:
             [c for c in results["cells"] if c["images"] == 1]), "",
         "## Scaling: V2 binary, N images per request, against onnxruntime in-process", "",
         *scaling_table(results["scaling"]), "",
+        "## Overload", "", *overload_table(results.get("overload")), "",
         "## Where a request's time goes", "", *breakdown_table(results["breakdown"]), "",
     ])  # fmt: skip

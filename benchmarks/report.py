@@ -10,7 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import breakdown, plan
+from benchmarks import breakdown, overload, plan
 from benchmarks.plan import Cell
 from benchmarks.wrk import Measurement
 
@@ -157,16 +157,23 @@ def _targets(measured: list[Row], scaling: list[Row], cells: list[Row], run_us: 
 
 
 def summarize(
-    measured: list[Row], local: list[Row], stages: Row, args: dict[str, Any], seconds: float
+    measured: list[Row],
+    local: list[Row],
+    stages: Row,
+    args: dict[str, Any],
+    seconds: float,
+    overload_row: Row | None = None,
 ) -> Row:
     cells = _cells(measured)
     scaling = _scaling(measured, local)
+    targets = _targets(measured, scaling, cells, breakdown.session_run_us(stages))
+    if overload_row is not None:
+        targets += [_target(*figure) for figure in overload.figures(overload_row)]
     return {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(), "load_avg_end": os.getloadavg()},
         "args": {k: str(v) for k, v in args.items()}, "wall_seconds": seconds,
-        "cells": cells, "scaling": scaling,
-        "targets": _targets(measured, scaling, cells, breakdown.session_run_us(stages)),
+        "cells": cells, "scaling": scaling, "targets": targets, "overload": overload_row,
         "breakdown": breakdown.explain(stages, cells),
         "rounds": measured, "inprocess_rounds": local,
     }  # fmt: skip

@@ -1,0 +1,172 @@
+"""The overload row: wrk holds 1,000 connections of V2 binary infer on one nnserve worker
+while a few probe threads time, one request at a time, what a client sees: admitted infer
+calls (200), shed ones (503, with Retry-After), and the liveness and metrics endpoints.
+Probe latencies are taken by a client that shares the two cores with wrk and the server, so
+they are upper bounds.
+
+    python -m benchmarks.overload [--connections 1000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks import contenders, payloads, plan, servers, wrk
+from benchmarks.payloads import Payload
+from benchmarks.servers import Server, Threads
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLERS = 4
+"""Infer probe threads: each sends one request, waits for its answer, sends the next."""
+
+
+@dataclass
+class Seen:
+    """Latencies (ms) per probe and status, and probe failures (no answer at all)."""
+
+    ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    shed_without_retry_after: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, ms: float) -> None:
+        with self.lock:
+            self.ms[kind].append(ms)
+
+
+def _probe(url: str, kind: str, seen: Seen, until: float, payload: Payload | None) -> None:
+    """Back-to-back requests until `until`; health and metrics pause 50 ms between calls."""
+    headers = {"content-type": payload.content_type} if payload else {}
+    if payload and payload.header:
+        headers[payload.header[0]] = payload.header[1]
+    with httpx.Client(timeout=10.0) as client:
+        while time.monotonic() < until:
+            start = time.perf_counter()
+            try:
+                if payload is None:
+                    answer = client.get(url)
+                else:
+                    answer = client.post(url, content=payload.body, headers=headers)
+            except httpx.HTTPError:
+                with seen.lock:
+                    seen.failures[kind] += 1
+                continue
+            ms = (time.perf_counter() - start) * 1000
+            status = answer.status_code
+            if payload is None:
+                seen.add(kind if status == 200 else f"{kind} {status}", ms)
+                time.sleep(0.05)
+                continue
+            seen.add({200: "admitted", 503: "shed"}.get(status, f"infer {status}"), ms)
+            if status == 503 and "retry-after" not in answer.headers:
+                seen.shed_without_retry_after += 1
+
+
+def _p(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def summary(seen: Seen, load: dict[str, Any], cpu_us: float) -> dict[str, Any]:
+    """One row: what wrk saw overall and what the probes saw, per kind."""
+    errors = load["errors"]
+    return {
+        "connections": load["connections"], "seconds": load["seconds"],
+        "wrk_rps": load["requests"] / load["seconds"],
+        "wrk_p99_ms": load["latency_us"]["p99"] / 1e3,
+        "wrk_non_2xx": errors["status"],
+        "socket_errors": errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
+        "cpu_us": cpu_us,
+        "probes": {kind: {"n": len(ms), "p50_ms": _p(ms, 50), "p99_ms": _p(ms, 99),
+                          "max_ms": max(ms)} for kind, ms in sorted(seen.ms.items())},
+        "probe_failures": dict(seen.failures),
+        "shed_without_retry_after": seen.shed_without_retry_after,
+    }  # fmt: skip
+
+
+def measure(server: Server, connections: int, seconds: float) -> dict[str, Any]:
+    """wrk at `connections` for `seconds`, the probes alongside; server CPU per wrk request."""
+    payload = payloads.v2_binary(payloads.normalized(payloads.digit_28x28()))
+    seen = Seen()
+    with tempfile.TemporaryDirectory() as tmp:
+        body = wrk.body_file(payload, Path(tmp), "overload")
+        argv = wrk.command(server.url + plan.V2_INFER, body, payload, connections, seconds)
+        before = servers.cpu_seconds(server.process.pid)
+        load = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        time.sleep(1.0)  # let wrk open its connections and fill the queue first
+        until = time.monotonic() + seconds - 2.0
+        probes = [
+            (server.url + "/v2/health/live", "live", None),
+            (server.url + "/metrics", "metrics", None),
+            *[(server.url + plan.V2_INFER, "infer", payload)] * SAMPLERS,
+        ]
+        threads = [
+            threading.Thread(target=_probe, args=(url, kind, seen, until, body_payload))
+            for url, kind, body_payload in probes
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        out, _ = load.communicate(timeout=seconds + 60)
+        used = servers.cpu_seconds(server.process.pid) - before
+    parsed = wrk.parse(out)
+    parsed["connections"], parsed["seconds"] = connections, float(parsed["duration_us"]) / 1e6
+    return summary(seen, parsed, used * 1e6 / max(int(parsed["requests"]), 1))
+
+
+TARGETS = [
+    # (label, probe kind or None for a top-level figure, figure, goal, higher is better)
+    ("overload: admitted infer p99 ms", "admitted", "p99_ms", 250.0, False),
+    ("overload: shed infer (503) p99 ms", "shed", "p99_ms", 10.0, False),
+    ("overload: /v2/health/live slowest ms", "live", "max_ms", 100.0, False),
+    ("overload: /metrics slowest ms", "metrics", "max_ms", 100.0, False),
+    ("overload: socket errors (wrk)", None, "socket_errors", 0.0, False),
+    ("overload: probes without an answer", None, "probe_failures", 0.0, False),
+    ("overload: 503 without Retry-After", None, "shed_without_retry_after", 0.0, False),
+]
+"""Goal 4 of the performance issue; a probe kind never seen counts as not met."""
+
+
+def figures(row: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
+    """(label, measured, goal, higher is better) per target, from one overload row."""
+    out = []
+    for label, kind, figure, goal, higher in TARGETS:
+        if kind is None:
+            value = row[figure]
+            measured = float(sum(value.values()) if isinstance(value, dict) else value)
+        else:
+            measured = float(row["probes"].get(kind, {}).get(figure, float("nan")))
+        out.append((label, measured, goal, higher))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
+    args = parser.parse_args(argv)
+    server = contenders.nnserve("nnserve", args.models_dir, Threads(), 1)
+    with servers.running([server]):
+        row = measure(server, args.connections, args.seconds)
+    print(json.dumps(row, indent=1))
+
+
+if __name__ == "__main__":
+    main()
