@@ -13,6 +13,7 @@ COMMANDS = {
     "fit": ("training.fit", "train models, export them to ONNX, write cards into models/"),
     "export-steps": ("training.step_export", "export step.onnx gradient-step graphs"),
     "plot-descent": ("training.descent", "run step graphs in onnxruntime and plot the descent"),
+    "card-data": ("training.card_data", "write each small model's data set into its card"),
 }
 
 

@@ -50,9 +50,11 @@ def bowl_value(points: np.ndarray) -> np.ndarray:
     return (x + y - 3.0) ** 2 + (x + 2.0 * y - 5.0) ** 2 + 2.0
 
 
-def export_model(bowl: QuadraticBowl, path: Path) -> None:
-    """Export f, then add `point` as an initializer (the exporter drops what f never reads)."""
-    example = torch.tensor([[0.0, 0.0], [1.0, 2.0], [-4.0, 4.0]])
+def export_model(bowl: nn.Module, path: Path, example: Tensor | None = None) -> None:
+    """Export f, then add `point` as an initializer (the exporter drops what f never reads).
+    Any function module with a `point` parameter (two-minima too); example: a batch of points."""
+    if example is None:
+        example = torch.tensor([[0.0, 0.0], [1.0, 2.0], [-4.0, 4.0]])
     with quiet_exporter():
         program = torch.onnx.export(
             bowl.eval(),

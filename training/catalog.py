@@ -19,6 +19,9 @@ from torch import nn
 from service.cards import Preprocessing, Task, TensorSpec
 from training import data, models
 from training.augment import AffineConfig
+from training.backprop.polynomial import MAX_DEGREE
+from training.data import Split
+from training.lessons import polynomial_fit, tiny_mlp
 from training.train import Tensors, TrainConfig
 
 DIGITS = [str(d) for d in range(10)]
@@ -122,6 +125,32 @@ def prepare_polynomial(_: Path, degree: int = 3) -> Prepared:
     return Prepared(model, asdict(config), train, test, prep, {"noisy-cubic": split.sha256()})
 
 
+def prepare_tiny_mlp(_: Path) -> Prepared:
+    data = tiny_mlp.xor_clusters()
+    config = tiny_mlp.TinyMlpConfig()
+    train, test = (
+        _tensors(data.x_train, data.y_train),
+        _tensors(data.x_validation, data.y_validation),
+    )
+    model = tiny_mlp.TinyMlp(config)
+    digest = Split(data.x_train, data.y_train, data.x_validation, data.y_validation).sha256()
+    return Prepared(model, asdict(config), train, test, Preprocessing(kind="none"), {"xor": digest})
+
+
+def prepare_polynomial_fit(_: Path) -> Prepared:
+    data = polynomial_fit.noisy_curve()
+    config = polynomial_fit.PolynomialFitConfig()
+    train, test = (
+        _tensors(data.x_train, data.y_train),
+        _tensors(data.x_validation, data.y_validation),
+    )
+    prep = Preprocessing(kind="legendre", mean=[config.centre], std=[config.half_width],
+                         degree=MAX_DEGREE, in_graph=True)  # fmt: skip
+    digest = Split(data.x_train, data.y_train, data.x_validation, data.y_validation).sha256()
+    model = polynomial_fit.PolynomialFit(config)
+    return Prepared(model, asdict(config), train, test, prep, {"noisy-curve": digest})
+
+
 MNIST_IN = [_spec("input", 784)]
 CLASS_OUT = [_spec("logits", 10), _spec("probabilities", 10)]
 REGRESSION_OUT = [_spec("prediction", 1)]
@@ -189,6 +218,28 @@ SPECS = {
             [],
             TrainConfig(epochs=1000, batch_size=1000, lr=0.25, optimizer="sgd"),
             prepare_polynomial,
+        ),
+        ModelSpec(
+            "tiny-mlp",
+            "binary-classification",
+            "Sigmoid MLP 2-4-1 on XOR-like clusters a straight line cannot separate: the notes' "
+            "backpropagation (delta rule) and the zero-start symmetry.",
+            [_spec("input", 2)],
+            [_spec("logit", 1), _spec("probability", 1)],
+            ["0", "1"],
+            TrainConfig(epochs=1500, batch_size=120, lr=0.05, optimizer="adamw"),
+            prepare_tiny_mlp,
+        ),
+        ModelSpec(
+            "polynomial-fit",
+            "regression",
+            "Polynomial regression on 11 noisy points with 10 held out: orthonormal Legendre "
+            "features of x / 3, degree 1-9 chosen per gradient step (trained at degree 3).",
+            [_spec("input", 1)],
+            REGRESSION_OUT,
+            [],
+            TrainConfig(epochs=3000, batch_size=11, lr=0.05, optimizer="sgd"),
+            prepare_polynomial_fit,
         ),
     )
 }

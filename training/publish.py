@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from service.cards import ModelCard, TensorSpec, TrainingInfo, file_entry, write_card
+from training.card_data import card_data
 from training.catalog import ModelSpec, Prepared
 from training.export import check_parity, export_onnx
 from training.plots import plot_curve
@@ -63,6 +64,7 @@ def publish(
             "model": file_entry(version_dir, "model.onnx"),
             "curve": file_entry(version_dir, "curve.png"),
         },
+        data=card_data(prepared.train, prepared.test),
         training=training_info(prepared, history, config, run),
     )
     write_card(version_dir, card)
@@ -93,7 +95,10 @@ def raw_coefficients(prepared: Prepared) -> dict[str, float]:
 
     With z_k = (x^k - m_k) / s_k and y = b + sum_k w_k z_k: c_k = w_k / s_k and
     c0 = b - sum_k w_k m_k / s_k. For one feature c1 is the slope and c0 the intercept.
+    Legendre features have no such reading (the card's parameters are the coefficients).
     """
+    if prepared.preprocessing.kind == "legendre":
+        return {}
     w = prepared.model.state_dict()["linear.weight"].double().numpy()[0]  # [degree]
     b = float(prepared.model.state_dict()["linear.bias"].double().item())
     mean = np.asarray(prepared.preprocessing.mean, dtype=np.float64)  # [degree]

@@ -24,6 +24,9 @@ import torch
 from onnx import numpy_helper
 
 from service.cards import ModelCard, StepSpec, file_entry, read_card, write_card
+from training.backprop.polynomial import MAX_DEGREE, PolynomialFitStep
+from training.backprop.sigmoid_mlp import TinyMLPStep
+from training.backprop.two_minima import TwoMinimaStep
 from training.step_parity import check_step, data_specs, example_feeds
 from training.steps import (
     LogisticStep,
@@ -49,6 +52,11 @@ STEP_KINDS: dict[str, Callable[[ModelCard], StepGraph]] = {
     "mnist-softmax": lambda card: SoftmaxStep(),
     "mnist-mlp": lambda card: MLPStep(),
     "quadratic-bowl": lambda card: QuadraticBowlStep(),
+    "tiny-mlp": lambda card: TinyMLPStep(),
+    "polynomial-fit": lambda card: PolynomialFitStep(
+        card.preprocessing.mean[0], card.preprocessing.std[0]
+    ),
+    "two-minima": lambda card: TwoMinimaStep(),
 }
 
 
@@ -135,6 +143,7 @@ def strip_stack_traces(path: Path) -> None:
 def step_spec(step: StepGraph, card: ModelCard) -> StepSpec:
     """card.step: the graph's names, so the service builds feeds from the card alone."""
     x, y = data_specs(card)
+    degree = getattr(step, "option", None)  # an extra input: the polynomial degree
     return StepSpec(
         loss=step.loss,
         parameters=card.parameters,
@@ -142,6 +151,9 @@ def step_spec(step: StepGraph, card: ModelCard) -> StepSpec:
         y=y,
         gradient_outputs={p: f"grad.{p}" for p in step.parameter_names},
         updated_outputs={p: f"next.{p}" for p in step.parameter_names},
+        prediction_output=getattr(step, "prediction", None),
+        degree=degree,
+        max_degree=MAX_DEGREE if degree is not None else None,
     )
 
 

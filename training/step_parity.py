@@ -47,6 +47,8 @@ def example_feeds(
         feeds["y"] = example_targets(card, rng, m)
     feeds["learning_rate"] = np.array(0.05, dtype=np.float32)
     feeds["l2"] = np.array(0.1, dtype=np.float32)
+    if card.preprocessing.kind == "legendre":  # degree 3..9: model.onnx is degree 3
+        feeds["degree"] = np.array(int(rng.integers(3, 10)), dtype=np.int64)
     return feeds
 
 

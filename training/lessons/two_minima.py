@@ -5,16 +5,26 @@ model.onnx evaluates f at a batch of points (input [-1, 1] -> value [-1, 1]); it
 From +2 gradient descent settles in the higher minimum near 0.93; from -2 in the lower one
 near -1.06: where a descent ends depends on where it starts. Nothing is trained.
 The step graph is training.backprop.two_minima.
+
+    python -m training.lessons.two_minima [--models-dir models]
 """
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import numpy as np
+import onnxruntime as ort
 import torch
 from torch import Tensor, nn
 
+from service.cards import ModelCard, Preprocessing, TensorSpec, file_entry, write_card
 from training.backprop.two_minima import TILT, two_minima_value
+from training.bowl import export_model
+from training.step_export import add_step_graph
 
+NAME = "two-minima"
 START = 2.0
 LOWER = (-1.0574537707383778, -0.5147536412757056)  # (p, f(p)), roots of 4p^3 - 4p + 1/2
 HIGHER = (0.9304029265558516, 0.4832514917147508)
@@ -34,3 +44,59 @@ class TwoMinima(nn.Module):
 def two_minima_numpy(p: np.ndarray) -> np.ndarray:
     """f in numpy (float64), for checks and plots."""
     return (p * p - 1.0) ** 2 + TILT * p
+
+
+def two_minima_card(version_dir: Path) -> ModelCard:
+    return ModelCard(
+        name=NAME,
+        version=1,
+        task="function",
+        description=(
+            "Two minima: f(p) = (p^2 - 1)^2 + p/2, the lower near p = -1.057 (f = -0.515), the "
+            f"higher near 0.930 (f = 0.483); a gradient-descent demo, default start p = {START}."
+        ),
+        inputs=[TensorSpec(name="input", shape=[-1, 1])],
+        outputs=[TensorSpec(name="value", shape=[-1, 1])],
+        preprocessing=Preprocessing(kind="none"),
+        parameters=[TensorSpec(name="point", shape=[1])],
+        metrics={
+            "lower_minimum_p": LOWER[0],
+            "lower_minimum_value": LOWER[1],
+            "higher_minimum_p": HIGHER[0],
+            "higher_minimum_value": HIGHER[1],
+        },
+        files={"model": file_entry(version_dir, "model.onnx")},
+    )
+
+
+def check_model(path: Path) -> None:
+    """onnxruntime's f must equal numpy's on a grid that includes both minima."""
+    points = np.concatenate([np.linspace(-2.5, 2.5, 51), [LOWER[0], HIGHER[0]]])
+    x = points.reshape(-1, 1).astype(np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (value,) = session.run(["value"], {"input": x})
+    np.testing.assert_allclose(value[:, 0], two_minima_numpy(x[:, 0].astype(np.float64)),
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def write_two_minima(models_dir: Path) -> Path:
+    """models/two-minima/1/{model.onnx, step.onnx, card.json}; returns the version dir."""
+    version_dir = models_dir / NAME / "1"
+    version_dir.mkdir(parents=True, exist_ok=True)
+    export_model(TwoMinima(), version_dir / "model.onnx", torch.tensor([[-2.0], [0.0], [2.0]]))
+    check_model(version_dir / "model.onnx")
+    write_card(version_dir, two_minima_card(version_dir))
+    add_step_graph(version_dir)
+    return version_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.lessons.two_minima")
+    parser.add_argument("--models-dir", type=Path, default=Path("models"), help="(%(default)s)")
+    args = parser.parse_args(argv)
+    print(f"{NAME}: wrote {write_two_minima(args.models_dir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
