@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from service.cards import ModelCard, read_card
 from training.bowl import bowl_value
 from training.data import gaussian_blobs, height_weight
+from training.lessons import plots as lessons
 from training.step_export import read_initializers
 
 Params = dict[str, np.ndarray]
@@ -145,6 +146,9 @@ PLOTS: dict[str, Callable[[StepSession, Path, Figure], None]] = {
     "quadratic-bowl": plot_bowl,
     "linear-regression": plot_linear,
     "logistic-regression": plot_logistic,
+    "tiny-mlp": lambda graph, version_dir, fig: lessons.plot_tiny_mlp(version_dir, fig),
+    "polynomial-fit": lambda graph, version_dir, fig: lessons.plot_polynomial_fit(version_dir, fig),
+    "two-minima": lambda graph, version_dir, fig: lessons.plot_two_minima(version_dir, fig),
 }
 
 
