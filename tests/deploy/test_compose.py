@@ -28,7 +28,10 @@ def dockerfile() -> str:
 
 def test_cpu_service_publishes_8000_with_healthcheck_and_restart(compose: dict[str, Any]) -> None:
     service = compose["services"]["nnserve"]
-    assert service["ports"] == ["${NNSERVE_PUBLISH_PORT:-8000}:8000"]
+    assert service["ports"] == [
+        "${NNSERVE_PUBLISH_PORT:-8000}:8000",
+        "${NNSERVE_GRPC_PUBLISH_PORT:-8001}:8001",  # gRPC, the image's NNSERVE_GRPC_PORT
+    ]
     assert "/v2/health/ready" in " ".join(service["healthcheck"]["test"])
     assert service["restart"] == "unless-stopped"
     assert "profiles" not in service  # `docker compose up` starts it
@@ -74,3 +77,8 @@ def test_gpu_pin_exists_for_the_gpu_variant(repo_root: Path) -> None:
     # The GPU build swaps onnxruntime for onnxruntime-gpu; constraints.txt must pin it too.
     pins = (repo_root / "constraints.txt").read_text().splitlines()
     assert any(line.startswith("onnxruntime-gpu==") for line in pins)
+
+
+def test_image_exposes_rest_and_grpc(dockerfile: str) -> None:
+    assert re.search(r"^EXPOSE 8000 8001$", dockerfile, re.MULTILINE)
+    assert "NNSERVE_GRPC_PORT=8001" in dockerfile

@@ -112,6 +112,24 @@ def test_deployment_probes_the_v2_health_routes() -> None:
     assert set(main["resources"]) == {"requests", "limits"}
 
 
+def test_deployment_and_runtime_declare_grpc_with_a_grpc_probe() -> None:
+    main = container(load("deployment.yaml"))
+    assert {"name": "grpc", "containerPort": 8001, "protocol": "TCP"} in main["ports"]
+    assert main["startupProbe"]["grpc"]["port"] == 8001
+    env = {e["name"]: e["value"] for e in main["env"]}
+    assert env["NNSERVE_GRPC_PORT"] == "8001"
+    service_ports = {p["name"]: p["port"] for p in load("service.yaml")["spec"]["ports"]}
+    assert service_ports == {"http": 8000, "grpc": 8001}
+    runtime = load("kserve-servingruntime.yaml")["spec"]
+    assert "grpc-v2" in runtime["protocolVersions"]
+    kserve_container = runtime["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in kserve_container["ports"]}
+    env = {e["name"]: e["value"] for e in kserve_container["env"]}
+    probe = kserve_container["startupProbe"]["grpc"]["port"]
+    assert ports["h2c"] == int(env["NNSERVE_GRPC_PORT"]) == probe
+    assert ports["http1"] == int(env["NNSERVE_PORT"])
+
+
 def test_deployment_runs_non_root_on_a_read_only_root() -> None:
     doc = load("deployment.yaml")
     pod = doc["spec"]["template"]["spec"]
