@@ -5,8 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def packaged_models_dir() -> Path:
+    """The model repository nnserve carries: service/models in an installed wheel (pyproject
+    puts the committed models/ there), the checkout's own models/ in a source tree."""
+    package = Path(__file__).resolve().parent
+    inside = package / "models"
+    return inside if inside.is_dir() else package.parent / "models"
 
 
 class Settings(BaseSettings):
@@ -17,7 +25,15 @@ class Settings(BaseSettings):
     )
 
     models_dir: Path = Path("models")
-    """Model repository: models/<name>/<version>/{card.json, model.onnx, step.onnx}."""
+    """Model repository: models/<name>/<version>/{card.json, model.onnx, step.onnx}. Unset, it
+    is ./models where that folder exists, else the models packaged with nnserve."""
+
+    @model_validator(mode="after")
+    def _packaged_models_unless_told(self) -> Settings:
+        # Run from any folder, an installed nnserve still serves something real.
+        if "models_dir" not in self.model_fields_set and not self.models_dir.is_dir():
+            self.models_dir = packaged_models_dir()
+        return self
 
     host: str = "127.0.0.1"
     """Address `python -m service` binds (the container sets 0.0.0.0)."""
