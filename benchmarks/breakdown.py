@@ -16,7 +16,9 @@ import orjson
 
 from benchmarks import asgi_driver, payloads, plan
 from benchmarks.servers import Threads
-from service import digits, images, protocol
+from service.images import digits
+from service.images.decode import decode
+from service.protocol import v2
 from service.runtime.session import Runtime
 
 Stages = dict[str, float]
@@ -52,29 +54,27 @@ def thread_hop_micros(repeats: int = 300) -> float:
 
 def _v2_stages(runtime: Runtime, payload: payloads.Payload, binary: bool) -> Stages:
     length = payload.header[1] if payload.header else None
-    request = protocol.decode_infer_request(payload.body, length)
+    request = v2.decode_infer_request(payload.body, length)
     feeds = request.inputs
     out = runtime.run(feeds, ["probabilities"])
     flags = {"probabilities": binary}
     return {
-        "decode body": micros(lambda: protocol.decode_infer_request(payload.body, length)),
+        "decode body": micros(lambda: v2.decode_infer_request(payload.body, length)),
         "check tensors": micros(lambda: runtime.check(feeds)),
         "session.run": micros(lambda: runtime.session.run(["probabilities"], feeds), 1000),
         "encode response": micros(
-            lambda: protocol.encode_infer_response("mnist-mlp", "1", None, out, flags)
+            lambda: v2.encode_infer_response("mnist-mlp", "1", None, out, flags)
         ),
     }
 
 
 def _png_stages(runtime: Runtime, digit: np.ndarray) -> Stages:
     png = payloads.canvas_png(digit).body
-    x = digits.to_tensor(digits.to_digit(images.decode(png, 25_000_000)), 0.1307, 0.3081)
+    x = digits.to_tensor(digits.to_digit(decode(png, 25_000_000)), 0.1307, 0.3081)
     answer = {"model": "mnist-mlp", "version": 1, "digit": 7, "probabilities": x[0, :10]}
     return {
         "decode body": micros(
-            lambda: digits.to_tensor(
-                digits.to_digit(images.decode(png, 25_000_000)), 0.1307, 0.3081
-            ),
+            lambda: digits.to_tensor(digits.to_digit(decode(png, 25_000_000)), 0.1307, 0.3081),
             100,
         ),
         "check tensors": micros(lambda: runtime.check({"input": x})),

@@ -22,15 +22,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from service.asgi.fastpath import InferFastPath
+from service.asgi.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.asgi.responses import error_response
 from service.config import Settings
 from service.errors import NNServeError
-from service.fastpath import InferFastPath
 from service.logs import configure_logging
 from service.metrics import Metrics
-from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.registry import ModelVersion, Registry
-from service.responses import error_response
 from service.routes import gradient_step, health, metrics, predict, v1, v2, web
+from service.runtime.registry import ModelVersion, Registry
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,11 @@ import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from service import step_description, steps
-from service.deps import RegistryDep, SettingsDep
-from service.responses import json_response
-from service.step_inputs import Limits
+from service.asgi.responses import json_response
+from service.descent import describe as description
+from service.descent import walk
+from service.descent.inputs import Limits
+from service.routes.deps import RegistryDep, SettingsDep
 
 router = APIRouter(tags=["gradient-step"])
 PATH = "/v1/models/{name}/gradient-step"
@@ -23,18 +24,18 @@ PATH = "/v1/models/{name}/gradient-step"
 async def describe(registry: RegistryDep, settings: SettingsDep, name: str) -> Response:
     """Parameter names and shapes, the loss and its convention, x and y, and the caps."""
     mv = registry.get_ready(name)
-    spec, _ = steps.step_graph(mv.card, mv.step_runtime)
-    return json_response(step_description.describe(mv.card, spec, Limits.from_settings(settings)))
+    spec, _ = walk.step_graph(mv.card, mv.step_runtime)
+    return json_response(description.describe(mv.card, spec, Limits.from_settings(settings)))
 
 
 @router.post(PATH)
 async def gradient_step(
-    registry: RegistryDep, settings: SettingsDep, name: str, body: steps.StepRequest
+    registry: RegistryDep, settings: SettingsDep, name: str, body: walk.StepRequest
 ) -> Response:
     """Run `steps` gradient-descent steps from the given or `init` parameters."""
     mv = registry.get_ready(name)
-    spec, runtime = steps.step_graph(mv.card, mv.step_runtime)
+    spec, runtime = walk.step_graph(mv.card, mv.step_runtime)
     limits = Limits.from_settings(settings)
     # Decoding a big x and reading model.onnx's weights are blocking work too.
-    walk = await anyio.to_thread.run_sync(steps.run, body, mv.card, spec, runtime, limits, mv.path)
-    return json_response(walk.to_json())
+    result = await anyio.to_thread.run_sync(walk.run, body, mv.card, spec, runtime, limits, mv.path)
+    return json_response(result.to_json())

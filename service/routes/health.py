@@ -5,21 +5,21 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from service.deps import RegistryDep
+from service.asgi.responses import json_response
 from service.errors import Unavailable
-from service.responses import json_response
-from service.routes import examples
+from service.routes import openapi
+from service.routes.deps import RegistryDep
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/v2/health/live", responses=examples.LIVE)
+@router.get("/v2/health/live", responses=openapi.LIVE)
 async def live() -> Response:
     """The server process is up and answering."""
     return json_response({"live": True})
 
 
-@router.get("/v2/health/ready", responses=examples.READY)
+@router.get("/v2/health/ready", responses=openapi.READY)
 async def ready(registry: RegistryDep) -> Response:
     """Every model version is loaded, verified and warmed up (503 names those that are not)."""
     waiting = registry.not_ready()

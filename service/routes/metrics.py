@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from service.deps import MetricsDep
 from service.metrics import CONTENT_TYPE
+from service.routes.deps import MetricsDep
 
 router = APIRouter(tags=["metrics"])
 

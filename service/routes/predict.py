@@ -2,7 +2,7 @@
 
 The image comes as multipart/form-data field `file` (an HTML form, `curl -F file=@digit.png`)
 or as the raw body with an image/* (or application/octet-stream) content type. Decoding and
-the MNIST-style preprocessing (service.digits) run in a worker thread; the model is any
+the MNIST-style preprocessing (service.images.digits) run in a worker thread; the model is any
 classifier whose card says preprocessing kind "mnist". With `?debug=true` the answer adds
 `image`: the 28x28 digit the model saw, rows of 0-255 integers, white ink on black.
 """
@@ -16,12 +16,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from service.deps import RegistryDep, SettingsDep
-from service.digits import read_digit, to_tensor
+from service.asgi.responses import json_response
 from service.errors import Unprocessable, UnsupportedMediaType
-from service.registry import ModelVersion, Registry
-from service.responses import json_response
+from service.images.digits import read_digit, to_tensor
+from service.routes.deps import RegistryDep, SettingsDep
 from service.routes.v1 import predictions
+from service.runtime.registry import ModelVersion, Registry
 
 router = APIRouter(tags=["predict"])
 

@@ -16,24 +16,24 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from service.asgi.responses import json_response
 from service.cards import ModelCard
-from service.deps import RegistryDep
 from service.errors import BadRequest, Unprocessable
-from service.registry import ModelVersion
-from service.responses import json_response
-from service.routes import examples
-from service.tensors import instances_array
+from service.protocol.tensors import instances_array
+from service.routes import openapi
+from service.routes.deps import RegistryDep
+from service.runtime.registry import ModelVersion
 
 router = APIRouter(tags=["v1"])
 
 
-@router.get("/v1/models", responses=examples.V1_MODELS)
+@router.get("/v1/models", responses=openapi.V1_MODELS)
 async def list_models(registry: RegistryDep) -> Response:
     """Every model version: name, version, task, ready, provider and the card's metrics."""
     return json_response({"models": [summary(mv) for mv in registry.versions()]})
 
 
-@router.get("/v1/models/{name}", responses=examples.V1_CARD)
+@router.get("/v1/models/{name}", responses=openapi.V1_CARD)
 async def model_card(registry: RegistryDep, name: str) -> Response:
     """The model card of the latest version (the contract training wrote)."""
     return json_response(registry.get(name).card.model_dump(mode="json"))
@@ -41,8 +41,8 @@ async def model_card(registry: RegistryDep, name: str) -> Response:
 
 @router.post(
     "/v1/models/{name}/predict",
-    openapi_extra=examples.V1_PREDICT_BODY,
-    responses=examples.V1_PREDICT,
+    openapi_extra=openapi.V1_PREDICT_BODY,
+    responses=openapi.V1_PREDICT,
 )
 async def predict(request: Request, registry: RegistryDep, name: str) -> Response:
     """Predict from rows of raw features."""

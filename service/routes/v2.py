@@ -1,7 +1,7 @@
 """Open Inference Protocol (V2) REST: server and model metadata, model readiness, inference.
 
 The infer body is read raw, whatever its Content-Type (tritonclient sends none), and parsed
-by service.protocol: no pydantic ever walks the tensor data.
+by service.protocol.v2: no pydantic ever walks the tensor data.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from service.deps import RegistryDep
+from service.asgi.responses import json_response
 from service.errors import ModelNotFound
-from service.protocol import (
+from service.protocol.v2 import (
     HEADER_LENGTH,
     decode_content,
     decode_infer_request,
     encode_infer_response,
 )
-from service.registry import ModelVersion, Registry, version_number
-from service.responses import json_response
-from service.routes import examples
+from service.routes import openapi
+from service.routes.deps import RegistryDep
+from service.runtime.registry import ModelVersion, Registry, version_number
 
 router = APIRouter(tags=["v2"])
 
@@ -30,7 +30,7 @@ PLATFORM = "onnxruntime_onnx"
 _ONE = "/v2/models/{name}/versions/{version}"
 
 
-@router.get("/v2", responses=examples.SERVER_METADATA)
+@router.get("/v2", responses=openapi.SERVER_METADATA)
 async def server_metadata(request: Request) -> Response:
     """Server name, version and the protocol extensions it supports."""
     return json_response(
@@ -38,39 +38,39 @@ async def server_metadata(request: Request) -> Response:
     )
 
 
-@router.get("/v2/models/{name}", responses=examples.MODEL_METADATA)
+@router.get("/v2/models/{name}", responses=openapi.MODEL_METADATA)
 async def model_metadata(registry: RegistryDep, name: str) -> Response:
     """Inputs, outputs, versions, platform, plus readiness, its reason, and the provider."""
     mv = registry.get(name)
     return json_response(metadata(mv, _versions(registry, name)))
 
 
-@router.get(_ONE, responses=examples.MODEL_METADATA)
+@router.get(_ONE, responses=openapi.MODEL_METADATA)
 async def model_version_metadata(registry: RegistryDep, name: str, version: str) -> Response:
     """Metadata of one version."""
     mv = registry.get(name, parse_version(name, version))
     return json_response(metadata(mv, [str(mv.version)]))
 
 
-@router.get("/v2/models/{name}/ready", responses=examples.MODEL_READY)
+@router.get("/v2/models/{name}/ready", responses=openapi.MODEL_READY)
 async def model_ready(registry: RegistryDep, name: str) -> Response:
     """200 with {"name", "ready": true} when the model serves, 503 with the reason when not."""
     return _ready(registry.get(name))
 
 
-@router.get(f"{_ONE}/ready", responses=examples.MODEL_READY)
+@router.get(f"{_ONE}/ready", responses=openapi.MODEL_READY)
 async def model_version_ready(registry: RegistryDep, name: str, version: str) -> Response:
     """Readiness of one version."""
     return _ready(registry.get(name, parse_version(name, version)))
 
 
-@router.post("/v2/models/{name}/infer", openapi_extra=examples.INFER_BODY, responses=examples.INFER)
+@router.post("/v2/models/{name}/infer", openapi_extra=openapi.INFER_BODY, responses=openapi.INFER)
 async def infer(request: Request, registry: RegistryDep, name: str) -> Response:
     """Run the model's latest version on V2 tensors (JSON, or the binary tensor extension)."""
     return await _infer(request, registry.get_ready(name))
 
 
-@router.post(f"{_ONE}/infer", openapi_extra=examples.INFER_BODY, responses=examples.INFER)
+@router.post(f"{_ONE}/infer", openapi_extra=openapi.INFER_BODY, responses=openapi.INFER)
 async def infer_version(
     request: Request, registry: RegistryDep, name: str, version: str
 ) -> Response:

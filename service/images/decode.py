@@ -4,7 +4,7 @@
           --load_frame--> first frame decoded, EXIF orientation applied, large photos reduced
           --to_gray-----> float64 [H, W], 0 black .. 255 white, transparency composited
 
-service.digits turns the grayscale pixels into the MNIST-style 28x28 digit.
+service.images.digits turns the grayscale pixels into the MNIST-style 28x28 digit.
 Every failure is a domain error: 413 for too many pixels, 415 for bytes that are not an image
 in a supported format, 422 for an empty upload or a corrupt or truncated image.
 """

@@ -1,4 +1,4 @@
-"""service.digits: each preprocessing step on synthetic images, then MNIST itself through the
+"""service.images.digits: each preprocessing step on synthetic images, then MNIST itself through the
 whole chain (a clean MNIST digit must come back as MNIST made it)."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from service import digits
 from service.errors import Unprocessable
-from service.images import decode
-from tests.service.synthetic import gradient_paper, seven
+from service.images import digits
+from service.images.decode import decode
+from tests.service.images.synthetic import gradient_paper, seven
 from training.data import MNIST_MEAN, MNIST_STD, load_mnist
 
 BLANK = "the image is blank: no ink (no digit) was found on it"

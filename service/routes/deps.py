@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from service.config import Settings
 from service.errors import Unavailable
 from service.metrics import Metrics
-from service.registry import Registry
+from service.runtime.registry import Registry
 
 
 async def get_settings(request: Request) -> Settings:

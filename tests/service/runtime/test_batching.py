@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from service.batching import Batcher, batch_rows, batchable
 from service.errors import BadRequest
-from service.runtime import Runtime
+from service.runtime.batching import Batcher, batch_rows, batchable
+from service.runtime.session import Runtime
 
 Tensors = dict[str, np.ndarray]
 

@@ -15,7 +15,7 @@ from service.app import create_app
 from service.cards import file_entry, read_card, write_card
 from service.config import Settings
 from service.errors import ModelNotFound, ModelNotReady
-from service.registry import Registry, discover
+from service.runtime.registry import Registry, discover
 
 MODEL_NAMES = [
     "linear-regression",
@@ -85,7 +85,7 @@ def test_bad_models_are_not_ready_with_their_reason_and_others_serve(
     repo_copy: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     reasons = damage(repo_copy)
-    with caplog.at_level(logging.ERROR, logger="service.registry"):
+    with caplog.at_level(logging.ERROR, logger="service.runtime.registry"):
         registry = Registry.load(Settings(models_dir=repo_copy))
     assert sorted(mv.name for mv in registry.not_ready()) == sorted(reasons)
     for name, reason in reasons.items():

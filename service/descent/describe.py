@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from service import steps
 from service.cards import ModelCard, StepSpec, TensorSpec
-from service.step_inputs import Limits
+from service.descent import walk
+from service.descent.inputs import Limits
 
 CONVENTIONS = {
     "mean-squared-error": "L = mean((y_hat - y)^2) + l2/(2m) * sum of squared weights; "
@@ -41,9 +41,9 @@ def describe(card: ModelCard, spec: StepSpec, limits: Limits) -> dict[str, Any]:
             "max_batch": limits.max_batch,
             "max_work": limits.max_work,
         },
-        "defaults": steps.StepRequest().model_dump(exclude={"parameters", "x", "y"}),
-        "convergence": f"gradient L2 norm < {steps.GRAD_NORM_TOL:g}, or the loss changed by a "
-        f"relative {steps.LOSS_CHANGE_TOL:g} or less in the last step",
+        "defaults": walk.StepRequest().model_dump(exclude={"parameters", "x", "y"}),
+        "convergence": f"gradient L2 norm < {walk.GRAD_NORM_TOL:g}, or the loss changed by a "
+        f"relative {walk.LOSS_CHANGE_TOL:g} or less in the last step",
         "divergence": "loss, gradient or parameters not finite: stops, returns the last "
         "finite parameters",
     }

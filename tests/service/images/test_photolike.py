@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.service.photolike import STYLES, Upload, photo_like_uploads
+from tests.service.images.photolike import STYLES, Upload, photo_like_uploads
 from training.data import MNIST_MEAN, MNIST_STD, load_mnist
 
 N = 1000

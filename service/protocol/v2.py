@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 
 from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from service.tensors import (
+from service.protocol.tensors import (
     InferRequest,
     OutputRequest,
     array_from_bytes,

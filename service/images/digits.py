@@ -6,7 +6,7 @@ is brought to the same form (`read_digit`, then `to_tensor` with the card's norm
 
     bytes --service.images.decode--> gray [H, W], 0 black .. 255 white
           --ink_map--------> ink [H, W], white on black, 1 = a stroke core: polarity from the
-                             border, paper shading (service.paper) and grain removed
+                             border, paper shading (service.images.shading) and grain removed
           --crop_to_ink----> the strokes' bounding box (strokes: ink >= 1/2)
           --fit_box--------> binary strokes area-averaged to fit 20x20: uint8, anti-aliased
           --centre_by_mass-> uint8 [28, 28], centre of mass at (14, 14)
@@ -20,8 +20,8 @@ import numpy.typing as npt
 from PIL import Image, ImageFilter
 
 from service.errors import Unprocessable
-from service.images import decode
-from service.paper import paper_shading
+from service.images.decode import decode
+from service.images.shading import paper_shading
 
 FloatImage = npt.NDArray[np.float64]
 Pixels = npt.NDArray[np.uint8]

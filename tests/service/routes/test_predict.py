@@ -14,8 +14,8 @@ from PIL import Image
 
 from service.app import create_app
 from service.config import Settings
-from service.digits import read_digit, to_tensor
-from tests.service.synthetic import encode, png_header_only, seven_png
+from service.images.digits import read_digit, to_tensor
+from tests.service.images.synthetic import encode, png_header_only, seven_png
 
 LIMIT = Settings().max_upload_bytes
 PNG = {"content-type": "image/png"}

@@ -32,7 +32,7 @@ import numpy as np
 
 from service.config import Settings
 from service.errors import BadRequest, Unavailable
-from service.runtime import Runtime
+from service.runtime.session import Runtime
 
 Tensors = dict[str, np.ndarray]
 

@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from service.protocol import decode_content, decode_infer_request, encode_infer_response
-from service.tensors import array_from_bytes, array_from_data, check_shape, instances_array
+from service.protocol.tensors import array_from_bytes, array_from_data, check_shape, instances_array
+from service.protocol.v2 import decode_content, decode_infer_request, encode_infer_response
 
 
 def body(*inputs: dict[str, Any], **extra: Any) -> bytes:

@@ -17,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 
 from service.errors import BadRequest
-from service.tensors import ORT_TYPES, check_finite, datatype_of
+from service.protocol.tensors import ORT_TYPES, check_finite, datatype_of
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,7 @@ from onnx import numpy_helper
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.cards import ModelCard, StepSpec, TensorSpec
-from service.errors import NotFound
-from service.runtime import Runtime
-from service.step_inputs import (
+from service.descent.inputs import (
     Batch,
     Limits,
     check_scalars,
@@ -36,6 +34,8 @@ from service.step_inputs import (
     decode_batch,
     decode_parameters,
 )
+from service.errors import NotFound
+from service.runtime.session import Runtime
 
 GRAD_NORM_TOL = 1e-6
 LOSS_CHANGE_TOL = 1e-9

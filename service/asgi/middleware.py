@@ -15,9 +15,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.asgi.responses import error_response
 from service.logs import request_id_var
 from service.metrics import Metrics
-from service.responses import error_response
 
 log = logging.getLogger("service.requests")
 

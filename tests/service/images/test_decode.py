@@ -1,5 +1,5 @@
-"""service.images: every supported format and colour mode, EXIF, transparency, and each way an
-upload can be bad (empty, not an image, corrupt, truncated, too many pixels)."""
+"""service.images.decode: every supported format and colour mode, EXIF, transparency, and
+each way an upload can be bad (empty, not an image, corrupt, truncated, too many pixels)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from service.errors import NNServeError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from service.images import CORRUPT, WORKING_SIDE, decode
-from tests.service.synthetic import encode, png_header_only
+from service.images.decode import CORRUPT, WORKING_SIDE, decode
+from tests.service.images.synthetic import encode, png_header_only
 
 LIMIT = 25_000_000
 NOT_AN_IMAGE = "not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)"

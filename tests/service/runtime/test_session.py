@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.config import Settings
 from service.errors import BadRequest
-from service.registry import Registry
-from service.runtime import CPU, ProviderUnavailable, Runtime
+from service.runtime.registry import Registry
+from service.runtime.session import CPU, ProviderUnavailable, Runtime
 
 without_cuda = pytest.mark.skipif(
     "CUDAExecutionProvider" in ort.get_available_providers(),

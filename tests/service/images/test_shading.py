@@ -1,11 +1,12 @@
-"""service.paper: the fitted paper surface follows shading and gradients, never the strokes."""
+"""service.images.shading: the fitted paper surface follows shading and gradients, never the
+strokes."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from service.paper import paper_shading
-from tests.service.synthetic import gradient_paper, seven
+from service.images.shading import paper_shading
+from tests.service.images.synthetic import gradient_paper, seven
 
 
 def test_paper_shading_follows_a_gradient_not_the_strokes() -> None:

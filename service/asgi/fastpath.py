@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.asgi.responses import error_response
 from service.errors import NNServeError
-from service.registry import Registry
-from service.responses import error_response
 from service.routes import v2
+from service.runtime.registry import Registry
 
 INFER = re.compile(r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer")
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import anyio.to_thread
 import numpy as np
 
-from service.batching import Batcher, dynamic_batcher
 from service.cards import ModelCard, read_card, verify_files
 from service.config import Settings
 from service.errors import ModelNotFound, ModelNotReady
-from service.runtime import ProviderUnavailable, Runtime
+from service.runtime.batching import Batcher, dynamic_batcher
+from service.runtime.session import ProviderUnavailable, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class ModelVersion:
         self.runtime: Runtime | None = None
         self.step_runtime: Runtime | None = None
         self.batcher: Batcher | None = None
-        """Gathers concurrent infer calls into shared runs (None: off, see service.batching)."""
+        """Gathers concurrent infer calls into shared runs (None: off; service.runtime.batching)."""
         self._card: ModelCard | None = None
         self.on_inference: Callable[[ModelVersion, float], None] | None = None
         """Called with the seconds each session.run took (the app feeds its metrics)."""
