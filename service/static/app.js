@@ -1,6 +1,8 @@
 // Entry point of the page: the models line in the header, then the two demos.
 
 import { getJson } from "./api.js";
+import { setLang, setupLanguageSwitch, lang, t } from "./i18n.js";
+import "./text-page.js";
 import { setupDescent } from "./descent.js";
 import { setupDraw } from "./draw.js";
 
@@ -9,22 +11,25 @@ async function showModels() {
   try {
     const answer = await getJson("/v1/models");
     const models = answer.models ?? answer;
-    line.replaceChildren("Models: ");
+    line.replaceChildren(t("models.list"));
     models.forEach((model, i) => {
       const span = document.createElement("span");
       span.textContent = `${model.name} v${model.version}`;
       if (!model.ready) {
         span.className = "down";
-        span.textContent += ` (not ready${model.reason ? `: ${model.reason}` : ""})`;
+        span.textContent += ` (${t("models.notReady")}${model.reason ? `: ${model.reason}` : ""})`;
       }
       line.append(span, i < models.length - 1 ? ", " : "");
     });
   } catch (err) {
-    line.textContent = `Could not list the models: ${err.describe ? err.describe() : err}`;
+    line.textContent = t("models.failed", { error: err.describe ? err.describe() : err });
     line.classList.add("down");
   }
 }
 
+setLang(lang(), { remember: false });
+setupLanguageSwitch(document.getElementById("lang"));
+window.addEventListener("langchange", showModels);
 setupDraw();
 setupDescent();
 showModels();

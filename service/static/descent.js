@@ -3,6 +3,7 @@
 // stateless) and sends them back, so each call continues where the last one stopped.
 
 import { clearError, getJson, postJson, showError } from "./api.js";
+import { t } from "./i18n.js";
 import { drawLoss } from "./loss.js";
 import { formatNumber } from "./plot.js";
 import { PROBLEMS, describeText } from "./problems.js";
@@ -58,7 +59,7 @@ async function choose(ui, state) {
 function reset(ui, state) {
   stop(ui, state);
   Object.assign(state, { params: null, history: [], losses: [], total: 0, diverged: false });
-  setStatus(ui, "", "Press Step or Run.");
+  setStatus(ui, "", t("status.press"));
   clearError(ui.error);
   redraw(ui, state);
 }
@@ -107,21 +108,19 @@ function absorb(ui, state, answer) {
   redraw(ui, state);
   const lr = ui.lr.value;
   if (answer.diverged) {
-    setStatus(ui, "diverged", `Diverged: at learning rate ${lr} the loss blew up to ` +
-      "infinity/NaN. Showing the last finite parameters; press Reset and try a smaller rate.");
+    setStatus(ui, "diverged", t("status.diverged", { lr }));
   } else if (answer.converged) {
-    setStatus(ui, "converged", `Converged after ${state.total} steps.`);
+    setStatus(ui, "converged", t("status.converged", { steps: state.total }));
   } else if (state.losses.length > 1 && state.losses.at(-1) > state.losses.at(-2)) {
-    setStatus(ui, "rising", `The loss is rising at learning rate ${lr}: it is too large ` +
-      "and the steps overshoot; this will diverge.");
+    setStatus(ui, "rising", t("status.rising", { lr }));
   } else {
-    setStatus(ui, "descending", "Descending.");
+    setStatus(ui, "descending", t("status.descending"));
   }
 }
 
 async function run(ui, state) {
   state.running = true;
-  ui.run.textContent = "Stop";
+  ui.run.textContent = t("descent.stop");
   ui.run.classList.add("running");
   for (let call = 0; call < MAX_RUN_CALLS && state.running; call++) {
     if (!(await step(ui, state))) break;
@@ -132,7 +131,7 @@ async function run(ui, state) {
 
 function stop(ui, state) {
   state.running = false;
-  ui.run.textContent = "Run";
+  ui.run.textContent = t("descent.run");
   ui.run.classList.remove("running");
 }
 

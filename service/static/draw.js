@@ -2,6 +2,7 @@
 // when a stroke ends; an image file can be dropped or chosen instead.
 
 import { clearError, postFile, showError } from "./api.js";
+import { t } from "./i18n.js";
 import { buildBars, resetResult, showAnswer } from "./result.js";
 
 const INK_WIDTH = 20; // about the stroke width of an MNIST digit drawn at 10x scale
@@ -138,7 +139,7 @@ async function predict(blob, filename, view, state) {
   const ticket = ++state.ticket;
   const model = view.model.value;
   const started = performance.now();
-  view.meta.textContent = `asking ${model}...`;
+  view.meta.textContent = t("draw.asking", { model });
   try {
     const url = `/predict?model=${encodeURIComponent(model)}&debug=true`;
     const answer = await postFile(url, blob, filename);

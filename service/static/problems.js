@@ -2,6 +2,7 @@
 // draws the parameters the endpoint returns. Nothing here takes a gradient.
 
 import { getJson, postJson } from "./api.js";
+import { t } from "./i18n.js";
 import { Frame, formatNumber } from "./plot.js";
 
 const TRAIL = 12; // earlier lines/boundaries kept, fading, so the motion is visible
@@ -22,9 +23,9 @@ function cardOf(answer) {
 
 const linearRegression = {
   name: "linear-regression",
-  note: "Height (cm) from weight (kg), mean squared error. The graph standardizes the weight, " +
-    "so the endpoint returns w and b in standardized units; the line drawn is " +
-    "height = (w/sigma) weight + (b - w mu/sigma).",
+  get note() {
+    return t("problem.linear.note");
+  },
   defaults: { lr: 0.1, steps: 1 },
   async prepare() {
     const card = cardOf(await getJson("/v1/models/linear-regression"));
@@ -43,7 +44,7 @@ const linearRegression = {
   draw(canvas, history) {
     const frame = new Frame(canvas, [40, 68], [140, 185]);
     frame.clear();
-    frame.axes("weight (kg)", "height (cm)");
+    frame.axes(t("axis.weight"), t("axis.height"));
     history.slice(-TRAIL).forEach((params, i, shown) => {
       const { slope, intercept } = this.rawLine(params);
       const last = i === shown.length - 1;
@@ -61,7 +62,9 @@ const linearRegression = {
       ["intercept", "cm", intercept],
     ];
   },
-  caption: "the points and the fitted line after each call (earlier lines fade)",
+  get caption() {
+    return t("problem.linear.caption");
+  },
 };
 
 // Two overlapping Gaussian blobs from a fixed seed, so every visit shows the same points; the
@@ -95,8 +98,9 @@ function mulberry32(seed) {
 
 const logisticRegression = {
   name: "logistic-regression",
-  note: "Two classes of 2-D points, sigmoid + cross-entropy. The line is the decision " +
-    "boundary w1 x1 + w2 x2 + b = 0, where the model says P(class 1) = 0.5.",
+  get note() {
+    return t("problem.logistic.note");
+  },
   defaults: { lr: 0.5, steps: 1 },
   data: twoBlobs(80, 7),
   async prepare() {},
@@ -126,7 +130,9 @@ const logisticRegression = {
       ["b", "", flat(params["linear.bias"])[0]],
     ];
   },
-  caption: "blue: class 0, orange: class 1; the decision boundary after each call",
+  get caption() {
+    return t("problem.logistic.caption");
+  },
 };
 
 const BOWL_RANGE = [-6, 6];
@@ -141,9 +147,9 @@ function catmullRom(p, t) {
 
 const quadraticBowl = {
   name: "quadratic-bowl",
-  note: "f(x, y) = (x + y - 3)^2 + (x + 2y - 5)^2 + 2; the parameter is the point (x, y) " +
-    "itself and the loss is f. Contours come from the served model.onnx evaluating f on a " +
-    "grid. Above a learning rate of about 0.146 the steps overshoot and diverge.",
+  get note() {
+    return t("problem.bowl.note");
+  },
   defaults: { lr: 0.05, steps: 1 },
   async prepare() {
     if (this.grid) return;
@@ -198,7 +204,9 @@ const quadraticBowl = {
       ["y", "", y],
     ];
   },
-  caption: "contours of f (pale = low) and the point after each call",
+  get caption() {
+    return t("problem.bowl.caption");
+  },
 };
 
 export const PROBLEMS = Object.fromEntries(

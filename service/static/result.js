@@ -2,15 +2,16 @@
 // model saw (from /predict?debug=true), the model used and the round-trip latency.
 
 import { clearError } from "./api.js";
+import { t } from "./i18n.js";
 
 export function showAnswer(view, answer, latencyMs) {
   view.digit.textContent = String(answer.digit);
   view.digit.dataset.value = String(answer.digit);
   fillBars(view.bars, answer.probabilities);
   drawSeen(view.seen, seenImage(answer));
-  const provider = answer.provider ? ` on ${answer.provider}` : "";
-  view.meta.textContent =
-    `model ${answer.model} v${answer.version}${provider} - ${latencyMs.toFixed(0)} ms round trip`;
+  const provider = answer.provider ? t("draw.provider", { provider: answer.provider }) : "";
+  const { model, version } = answer;
+  view.meta.textContent = t("draw.meta", { model, version, provider, ms: latencyMs.toFixed(0) });
   view.meta.dataset.latencyMs = latencyMs.toFixed(1);
 }
 

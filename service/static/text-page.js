@@ -1,0 +1,112 @@
+// The words of the page's shell, the draw-a-digit demo and the gradient-descent demo, in both
+// languages. Terms follow the study notes: 梯度下降, 学习率, 损失函数, 正则化.
+
+import { register } from "./i18n.js";
+
+register({
+  "page.title": { en: "nnserve - draw a digit, watch gradient descent", zh: "nnserve - 手写数字, 观察梯度下降" },
+  "page.tagline": {
+    en: "Small neural networks trained in PyTorch, served from ONNX by onnxruntime.",
+    zh: "用 PyTorch 训练的小型神经网络, 以 ONNX 格式由 onnxruntime 提供服务.",
+  },
+  "nav.draw": { en: "Draw a digit", zh: "手写数字" },
+  "nav.descent": { en: "Gradient descent", zh: "梯度下降" },
+  "nav.docs": { en: "API docs", zh: "API 文档" },
+  "nav.metrics": { en: "Metrics", zh: "监控指标" },
+  "lang.label": { en: "Language", zh: "语言" },
+  "models.loading": { en: "Loading models...", zh: "正在加载模型..." },
+  "models.list": { en: "Models: ", zh: "模型: " },
+  "models.notReady": { en: "not ready", zh: "未就绪" },
+  "models.failed": { en: "Could not list the models: {error}", zh: "无法列出模型: {error}" },
+  "draw.title": { en: "Draw a digit", zh: "手写一个数字" },
+  "draw.hint": {
+    en: "Draw one digit 0-9 with the mouse, a finger or a pen; it is sent to POST /predict each time you lift it. Or drop an image file on the pad.",
+    zh: "用鼠标、手指或触控笔写一个 0-9 的数字; 每次抬笔都会发送到 POST /predict. 也可以把图片文件拖到画板上.",
+  },
+  "draw.model": { en: "Model", zh: "模型" },
+  "draw.clear": { en: "Clear", zh: "清除" },
+  "draw.choose": { en: "Choose image...", zh: "选择图片..." },
+  "draw.pad": { en: "Drawing pad", zh: "画板" },
+  "draw.drop": { en: "Drop an image", zh: "拖放图片" },
+  "draw.prediction": { en: "Prediction", zh: "预测" },
+  "draw.seen": { en: "what the model saw (28x28)", zh: "模型看到的图像 (28x28)" },
+  "draw.seenLabel": { en: "28x28 image the model saw", zh: "模型看到的 28x28 图像" },
+  "draw.bars": { en: "Probability of each digit", zh: "每个数字的概率" },
+  "draw.asking": { en: "asking {model}...", zh: "正在询问 {model}..." },
+  "draw.meta": {
+    en: "model {model} v{version}{provider} - {ms} ms round trip",
+    zh: "模型 {model} v{version}{provider} - 往返 {ms} 毫秒",
+  },
+  "draw.provider": { en: " on {provider}", zh: ", 运行于 {provider}" },
+  "option.mlp": { en: "mnist-mlp (MLP)", zh: "mnist-mlp (多层感知机)" },
+  "option.softmax": { en: "mnist-softmax (softmax regression)", zh: "mnist-softmax (softmax 回归)" },
+  "descent.title": { en: "Watch gradient descent", zh: "观察梯度下降" },
+  "descent.hint": {
+    en: "Every step below is computed by onnxruntime running the model's exported gradient-step graph (POST /v1/models/{name}/gradient-step); this page only draws what comes back.",
+    zh: "下面的每一步都由 onnxruntime 运行模型导出的梯度步计算图完成 (POST /v1/models/{name}/gradient-step); 本页只负责画出返回的结果.",
+  },
+  "descent.problem": { en: "Problem", zh: "问题" },
+  "descent.lr": { en: "Learning rate", zh: "学习率" },
+  "descent.steps": { en: "Steps per click", zh: "每次点击的步数" },
+  "descent.l2": { en: "L2 (lambda)", zh: "L2 正则化 (lambda)" },
+  "descent.degree": { en: "Degree", zh: "次数" },
+  "descent.init": { en: "Init", zh: "初始化" },
+  "descent.step": { en: "Step", zh: "走一步" },
+  "descent.run": { en: "Run", zh: "运行" },
+  "descent.stop": { en: "Stop", zh: "停止" },
+  "descent.reset": { en: "Reset", zh: "重置" },
+  "descent.view": { en: "Data and model", zh: "数据与模型" },
+  "descent.lossCurve": { en: "Loss curve", zh: "损失曲线" },
+  "descent.lossCaption": {
+    en: "loss per step (log scale); orange: validation loss, where there is one",
+    zh: "每一步的损失函数值 (对数坐标); 橙色: 验证集损失 (如果有)",
+  },
+  "stat.steps": { en: "steps", zh: "步数" },
+  "stat.loss": { en: "loss", zh: "损失" },
+  "stat.validation": { en: "validation loss", zh: "验证集损失" },
+  "stat.params": { en: "parameters", zh: "参数" },
+  "status.press": { en: "Press Step or Run.", zh: "请按 走一步 或 运行." },
+  "status.diverged": {
+    en: "Diverged: at learning rate {lr} the loss blew up to infinity/NaN. Showing the last finite parameters; press Reset and try a smaller rate.",
+    zh: "发散了: 学习率为 {lr} 时损失变成了无穷大/NaN. 显示的是最后一组有限的参数; 请按 重置 并尝试更小的学习率.",
+  },
+  "status.converged": { en: "Converged after {steps} steps.", zh: "{steps} 步后收敛." },
+  "status.rising": {
+    en: "The loss is rising at learning rate {lr}: it is too large and the steps overshoot; this will diverge.",
+    zh: "学习率为 {lr} 时损失在上升: 学习率太大, 每一步都跨过了头; 这样会发散.",
+  },
+  "status.descending": { en: "Descending.", zh: "正在下降." },
+  "problem.linear": { en: "linear-regression (height from weight)", zh: "linear-regression (由体重预测身高)" },
+  "problem.logistic": { en: "logistic-regression (two blobs)", zh: "logistic-regression (两团点)" },
+  "problem.bowl": { en: "quadratic-bowl f(x, y)", zh: "quadratic-bowl 二次碗 f(x, y)" },
+  "problem.linear.note": {
+    en: "Height (cm) from weight (kg), mean squared error. The graph standardizes the weight, so the endpoint returns w and b in standardized units; the line drawn is height = (w/sigma) weight + (b - w mu/sigma).",
+    zh: "由体重 (kg) 预测身高 (cm), 损失函数是均方误差. 计算图先把体重标准化, 所以接口返回的 w 和 b 是标准化单位下的; 画出的直线是 身高 = (w/sigma) 体重 + (b - w mu/sigma).",
+  },
+  "problem.linear.caption": {
+    en: "the points and the fitted line after each call (earlier lines fade)",
+    zh: "数据点和每次调用后拟合的直线 (较早的直线逐渐变淡)",
+  },
+  "problem.logistic.note": {
+    en: "Two classes of 2-D points, sigmoid + cross-entropy. The line is the decision boundary w1 x1 + w2 x2 + b = 0, where the model says P(class 1) = 0.5.",
+    zh: "两类二维点, sigmoid + 交叉熵损失函数. 直线是决策边界 w1 x1 + w2 x2 + b = 0, 模型在这条线上给出 P(类别 1) = 0.5.",
+  },
+  "problem.logistic.caption": {
+    en: "blue: class 0, orange: class 1; the decision boundary after each call",
+    zh: "蓝色: 类别 0, 橙色: 类别 1; 每次调用后的决策边界",
+  },
+  "problem.bowl.note": {
+    en: "f(x, y) = (x + y - 3)^2 + (x + 2y - 5)^2 + 2; the parameter is the point (x, y) itself and the loss is f. Contours come from the served model.onnx evaluating f on a grid. Above a learning rate of about 0.146 the steps overshoot and diverge.",
+    zh: "f(x, y) = (x + y - 3)^2 + (x + 2y - 5)^2 + 2; 参数就是点 (x, y) 本身, 损失函数就是 f. 等高线来自服务端的 model.onnx 在网格上计算的 f. 学习率大于约 0.146 时, 每一步都会跨过头而发散.",
+  },
+  "problem.bowl.caption": {
+    en: "contours of f (pale = low) and the point after each call",
+    zh: "f 的等高线 (浅色 = 低) 和每次调用后的点",
+  },
+  "axis.weight": { en: "weight (kg)", zh: "体重 (kg)" },
+  "axis.height": { en: "height (cm)", zh: "身高 (cm)" },
+  "footer.numbers": {
+    en: "All numbers come from the service's ONNX graphs. API:",
+    zh: "所有数字都来自服务端的 ONNX 计算图. API:",
+  },
+});
