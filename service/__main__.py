@@ -1,26 +1,8 @@
-"""`python -m service`: run the app under uvicorn with host, port and workers from Settings."""
+"""`python -m service`: the `nnserve` command (service.cli.command), under its module name."""
 
 from __future__ import annotations
 
-import uvicorn
-
-from service.config import Settings
-from service.metrics import multiprocess_directory
-
-
-def main() -> None:
-    settings = Settings()
-    with multiprocess_directory(settings.workers):
-        uvicorn.run(
-            "service.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_level=settings.log_level,
-            timeout_graceful_shutdown=30,
-        )
-
+from service.cli.command import main
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main(prog="python -m service"))
