@@ -31,10 +31,14 @@ print('\n'.join(re.sub(r'^onnxruntime(?=[<>=!~ ;\[]|$)', sys.argv[1], d) for d i
  && /opt/venv/bin/python -m pip install --no-cache-dir -q --upgrade pip \
  && /opt/venv/bin/python -m pip install --no-cache-dir -q -c constraints.txt -r requirements.txt
 # The service itself, installed (so it knows its version): training/ is not in the build
-# context (.dockerignore), so the wheel holds the service package only.
+# context (.dockerignore), so the wheel holds the service package only. The wheel carries
+# models/ too (pyproject); the image serves /app/models (which compose and Kubernetes mount
+# over), so the packaged copy is dropped rather than shipped twice.
 COPY README.md ./
 COPY service/ ./service/
+COPY models/ ./models/
 RUN /opt/venv/bin/python -m pip install --no-cache-dir -q --no-deps . \
+ && rm -rf /opt/venv/lib/python3*/site-packages/service/models \
  && /opt/venv/bin/python -m pip uninstall -y -q pip setuptools \
  && ! /opt/venv/bin/python -c "import torch" 2>/dev/null \
  && ! /opt/venv/bin/python -c "import training" 2>/dev/null
