@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from service.cards import ModelCard, StepSpec, TensorSpec
-from service.descent import walk
 from service.descent.inputs import Limits
+from service.descent.start import INITS
+from service.descent.walk import GRADIENT_TOL, StepRequest
 
 CONVENTIONS = {
     "mean-squared-error": "L = mean((y_hat - y)^2) + l2/(2m) * sum of squared weights; "
@@ -17,8 +18,11 @@ CONVENTIONS = {
     "dL/dz = (softmax(z) - onehot(y)) / m",
     "quadratic-bowl": "L = f(point) = (x + y - 3)^2 + (x + 2y - 5)^2 + 2 + l2/2 * |point|^2 "
     "(m = 1: no batch); minimum 2 at (1, 2)",
+    "two-minima": "L = f(point) = (p^2 - 1)^2 + p/2 + l2/2 * p^2 (m = 1: no batch); minima "
+    "near p = -1.057 (f = -0.515) and p = 0.930 (f = 0.483)",
 }
 """Each step graph's loss, as training.backprop.losses defines it (biases never decay)."""
+DEFAULTS = {"init", "seed", "learning_rate", "steps", "l2"}
 
 
 def describe(card: ModelCard, spec: StepSpec, limits: Limits) -> dict[str, Any]:
@@ -34,16 +38,20 @@ def describe(card: ModelCard, spec: StepSpec, limits: Limits) -> dict[str, Any]:
         "loss": spec.loss,
         "convention": CONVENTIONS.get(spec.loss, spec.loss),
         **data,
-        "init": ["trained", "zeros", "random"],
+        "init": list(INITS),
+        "data": None if card.data is None else card.data.model_dump(),
+        "degree": None if spec.degree is None else {"min": 1, "max": spec.max_degree},
+        "predictions": spec.prediction_output is not None,
         "limits": {
             "max_steps": limits.max_steps,
             "max_learning_rate": limits.max_learning_rate,
             "max_batch": limits.max_batch,
             "max_work": limits.max_work,
         },
-        "defaults": walk.StepRequest().model_dump(exclude={"parameters", "x", "y"}),
-        "convergence": f"gradient L2 norm < {walk.GRAD_NORM_TOL:g}, or the loss changed by a "
-        f"relative {walk.LOSS_CHANGE_TOL:g} or less in the last step",
+        "defaults": StepRequest().model_dump(include=DEFAULTS),
+        "convergence": f"the last step's gradient L2 norm (over every parameter) <= "
+        f"{GRADIENT_TOL:g} * (1 + |loss|), the loss scaling it to the loss's units; a float32 "
+        "loss that stops changing is never taken for convergence",
         "divergence": "loss, gradient or parameters not finite: stops, returns the last "
         "finite parameters",
     }

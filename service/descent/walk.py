@@ -1,45 +1,36 @@
 """Gradient descent through a model's step graph (step.onnx), run by onnxruntime.
 
 One request runs `steps` steps, feeding each step's `next.<p>` outputs back in as `<p>`.
-The served model is never touched: the start comes from the request, from model.onnx's
-initializers ("trained"), from zeros, or from a seeded random draw, and every step makes
-new arrays.
+Its data is its own x and y, else the card's data set (service.descent.dataset); its start
+the request's parameters or an `init` (service.descent.start).
 
 Divergence: a step whose loss, gradients or updated parameters are not all finite (inf/NaN)
 ends the walk with `diverged`; the answer keeps only the steps that completed, so it carries
 the last finite parameters and their gradients (none when the very first step failed).
-Convergence: the last completed step's gradient has an L2 norm below 1e-6, or its loss
-equals the previous step's to a relative 1e-9 (in float32: the descent no longer moves).
+Convergence is judged on the gradient alone, scaled by the loss so that it does not depend
+on the loss's units: the last step's |grad L|_2 <= GRADIENT_TOL * (1 + |L|), the L2 norm
+over every parameter. An unchanged float32 loss never counts: on the bowl's flat valley
+floor f stays 2.0000000 in float32 while the point is still 7e-4 away from the minimum.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.cards import ModelCard, StepSpec, TensorSpec
-from service.descent.inputs import (
-    Batch,
-    Limits,
-    check_scalars,
-    check_work,
-    decode_batch,
-    decode_parameters,
-)
-from service.errors import NotFound
+from service.cards import ModelCard, StepSpec
+from service.descent.dataset import Data, DataFields, choose_data, probe_feeds
+from service.descent.inputs import Limits, check_scalars, check_work
+from service.descent.start import Init, starting_parameters
+from service.errors import NotFound, Unprocessable
 from service.runtime.session import Runtime
 
-GRAD_NORM_TOL = 1e-6
-LOSS_CHANGE_TOL = 1e-9
-Init = Literal["trained", "zeros", "random"]
+GRADIENT_TOL = 1e-5
 
 
 class StepRequest(BaseModel):
@@ -55,9 +46,13 @@ class StepRequest(BaseModel):
     seed: int = Field(default=0, ge=0)
     x: list[list[float]] | None = None
     y: list[float] | None = None
+    validation_x: list[list[float]] | None = None
+    validation_y: list[float] | None = None
+    probe: list[list[float]] | None = None
     learning_rate: float = 0.1
     steps: int = 1
     l2: float = 0.0
+    degree: int | None = None
 
 
 @dataclass
@@ -66,24 +61,22 @@ class Walk:
 
     parameters: dict[str, np.ndarray]
     losses: list[float] = field(default_factory=list)
+    validation_losses: list[float] | None = None
     gradients: dict[str, np.ndarray] = field(default_factory=dict)
     diverged: bool = False
+    predictions: np.ndarray | None = None  # the model at the probe rows, final parameters
+
+    def gradient_norm(self) -> float:
+        squares = (float(np.sum(np.square(g, dtype=np.float64))) for g in self.gradients.values())
+        return math.sqrt(sum(squares))
 
     def converged(self) -> bool:
         if self.diverged or not self.gradients:
             return False
-        squares = sum(
-            float(np.sum(np.square(g, dtype=np.float64))) for g in self.gradients.values()
-        )
-        if math.sqrt(squares) < GRAD_NORM_TOL:
-            return True
-        if len(self.losses) < 2:
-            return False
-        previous, last = self.losses[-2], self.losses[-1]
-        return abs(last - previous) <= LOSS_CHANGE_TOL * max(abs(last), 1e-30)
+        return self.gradient_norm() <= GRADIENT_TOL * (1.0 + abs(self.losses[-1]))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        answer: dict[str, Any] = {
             "losses": self.losses,
             "gradients": self.gradients,
             "parameters": self.parameters,
@@ -91,6 +84,11 @@ class Walk:
             "converged": self.converged(),
             "diverged": self.diverged,
         }
+        if self.validation_losses is not None:
+            answer["validation_losses"] = self.validation_losses
+        if self.predictions is not None:
+            answer["predictions"] = self.predictions
+        return answer
 
 
 def step_graph(card: ModelCard, runtime: Runtime | None) -> tuple[StepSpec, Runtime]:
@@ -100,80 +98,70 @@ def step_graph(card: ModelCard, runtime: Runtime | None) -> tuple[StepSpec, Runt
     return card.step, runtime
 
 
-def starting_parameters(
-    request: StepRequest, spec: StepSpec, card: ModelCard, version_dir: Path
-) -> dict[str, np.ndarray]:
-    """The request's parameters, else the `init` choice."""
-    if request.parameters is not None:
-        return decode_parameters(request.parameters, spec.parameters)
-    if request.init == "trained":
-        model = version_dir / card.files["model"].path
-        stored = trained_initializers(model, card.files["model"].sha256)
-        return {p.name: stored[p.name] for p in spec.parameters}
-    if request.init == "zeros":
-        return {p.name: np.zeros(p.shape, np.float32) for p in spec.parameters}
-    return random_parameters(spec.parameters, request.seed, card.task == "function")
-
-
-@lru_cache(maxsize=32)
-def trained_initializers(model_path: Path, sha256: str) -> dict[str, np.ndarray]:
-    """model.onnx's initializers, read once per file version (sha256 keys the cache)."""
-    arrays = {}
-    for init in onnx.load(str(model_path)).graph.initializer:
-        array = numpy_helper.to_array(init).astype(np.float32)
-        array.flags.writeable = False  # shared by every request: nobody may write it
-        arrays[init.name] = array
-    return arrays
-
-
-def random_parameters(specs: list[TensorSpec], seed: int, function: bool) -> dict[str, np.ndarray]:
-    """Seeded: weights N(0, 1/fan_in), biases zero; a function's point uniform in [-5, 5]."""
-    rng = np.random.default_rng(seed)
-    params = {}
-    for p in specs:
-        if function:
-            value = rng.uniform(-5.0, 5.0, size=p.shape)
-        elif len(p.shape) >= 2:
-            value = rng.standard_normal(p.shape) / math.sqrt(p.shape[-1])
-        else:
-            value = np.zeros(p.shape)
-        params[p.name] = value.astype(np.float32)
-    return params
+def scalars(request: StepRequest, spec: StepSpec, card: ModelCard) -> dict[str, np.ndarray]:
+    """learning_rate, l2 and, where the graph has one, the degree (checked: 422)."""
+    feeds = {
+        spec.learning_rate: np.array(request.learning_rate, np.float32),
+        spec.l2: np.array(request.l2, np.float32),
+    }
+    if spec.degree is None:
+        if request.degree is not None:
+            raise Unprocessable(f"degree: model {card.name} has no degree to choose")
+        return feeds
+    top = spec.max_degree or 1
+    degree = top if request.degree is None else request.degree
+    if not 1 <= degree <= top:
+        raise Unprocessable(f"degree must be between 1 and {top}, got {degree}")
+    return {**feeds, spec.degree: np.array(degree, np.int64)}
 
 
 def prepare(
     request: StepRequest, card: ModelCard, spec: StepSpec, limits: Limits, version_dir: Path
-) -> tuple[dict[str, np.ndarray], Batch]:
+) -> tuple[dict[str, np.ndarray], Data, dict[str, np.ndarray]]:
     """Validate everything (422 naming the field) before the first step runs."""
     check_scalars(request.learning_rate, request.steps, request.l2, limits)
-    batch = decode_batch(request.x, request.y, spec, card, limits)
-    check_work(request.steps, batch, spec.parameters, limits)
-    return starting_parameters(request, spec, card, version_dir), batch
+    fields = DataFields(request.x, request.y, request.validation_x, request.validation_y,
+                        request.probe)  # fmt: skip
+    data = choose_data(fields, spec, card, limits)
+    check_work(request.steps, data.train, spec.parameters, limits)
+    feeds = scalars(request, spec, card)
+    start = starting_parameters(
+        request.parameters, request.init, request.seed, spec, card, version_dir
+    )
+    return start, data, feeds
 
 
 def walk(
     runtime: Runtime,
     spec: StepSpec,
     start: dict[str, np.ndarray],
-    batch: Batch,
-    request: StepRequest,
+    data: Data,
+    scalar_feeds: dict[str, np.ndarray],
+    steps: int,
 ) -> Walk:
-    """Run the steps (blocking); stops at the first step with a non-finite output."""
-    scalars = {
-        spec.learning_rate: np.array(request.learning_rate, np.float32),
-        spec.l2: np.array(request.l2, np.float32),
-    }
-    result = Walk(parameters=start)
-    for _ in range(request.steps):
-        out = runtime.run({**result.parameters, **batch.feeds(spec), **scalars})
+    """Run the steps (blocking); stops at the first step with a non-finite output. The
+    validation loss of each step is the plain loss (l2 = 0) at the parameters it started from."""
+    held_out = {**scalar_feeds, spec.l2: np.array(0.0, np.float32)}
+    result = Walk(parameters=start, validation_losses=None if data.validation is None else [])
+    for _ in range(steps):
+        out = runtime.run({**result.parameters, **data.train.feeds(spec), **scalar_feeds})
         loss = out[spec.loss_output]
         grads = {p: out[name] for p, name in spec.gradient_outputs.items()}
         updated = {p: out[name] for p, name in spec.updated_outputs.items()}
-        if not all(np.isfinite(a).all() for a in (loss, *grads.values(), *updated.values())):
+        checked = [loss, *grads.values(), *updated.values()]
+        if data.validation is not None:
+            feeds = {**result.parameters, **data.validation.feeds(spec), **held_out}
+            checked.append(runtime.run(feeds, [spec.loss_output])[spec.loss_output])
+        if not all(np.isfinite(a).all() for a in checked):
             result.diverged = True
             break
         result.losses.append(float(loss))
+        if result.validation_losses is not None:
+            result.validation_losses.append(float(checked[-1]))
         result.gradients, result.parameters = grads, updated
+    if data.probe is not None and spec.prediction_output is not None:
+        feeds = {**result.parameters, **probe_feeds(spec, data.probe), **scalar_feeds}
+        result.predictions = runtime.run(feeds, [spec.prediction_output])[spec.prediction_output]
     return result
 
 
@@ -186,5 +174,5 @@ def run(
     version_dir: Path,
 ) -> Walk:
     """Validate, pick the start, walk (blocking: call it off the event loop)."""
-    start, batch = prepare(request, card, spec, limits, version_dir)
-    return walk(runtime, spec, start, batch, request)
+    start, data, feeds = prepare(request, card, spec, limits, version_dir)
+    return walk(runtime, spec, start, data, feeds, request.steps)
