@@ -1,6 +1,6 @@
 """A short way in for the hottest route: POST /v2/models/{name}[/versions/{version}]/infer.
 
-The request reaches the very handler the FastAPI routes call (`routes.v2._infer`), with the
+The request reaches the very handler the FastAPI routes call (`dataplane.infer_http`), with the
 same errors, logs, metrics and body limit around it (this middleware is the innermost), but
 without the router's walk over every route and its dependency solving. Measured with wrk on
 2 busy cores, one image per V2 binary request at concurrency 8: the server's CPU per request
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service import dataplane
 from service.asgi.responses import error_response
 from service.errors import NNServeError
-from service.routes import v2
 from service.runtime.registry import Registry
 
 INFER = re.compile(r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer")
@@ -51,8 +51,8 @@ class InferFastPath:
         scope["route"] = LATEST if version is None else VERSIONED
         scope["path_params"] = found.groupdict() if version else {"name": name}
         try:
-            mv = registry.get_ready(name, v2.parse_version(name, version))
-            response = await v2._infer(Request(scope, receive), mv)
+            mv = dataplane.ready_version(registry, name, version)
+            response = await dataplane.infer_http(Request(scope, receive), mv)
         except NNServeError as exc:
             response = error_response(exc.status_code, exc.message, exc.details)
         await response(scope, receive, send)

@@ -21,7 +21,7 @@ from PIL import Image, ImageFilter
 
 from service.errors import Unprocessable
 from service.images.decode import decode
-from service.images.shading import paper_shading
+from service.images.shading import MAD_TO_SIGMA, paper_shading
 
 FloatImage = npt.NDArray[np.float64]
 Pixels = npt.NDArray[np.uint8]
@@ -88,10 +88,10 @@ def median3(values: FloatImage) -> FloatImage:
 
 
 def noise_sigma(ink: FloatImage) -> float:
-    """Robust standard deviation of the paper's grain: 1.4826 x the median absolute deviation
+    """Robust standard deviation of the paper's grain: MAD_TO_SIGMA x the median absolute deviation
     (of a lattice of at most 32k pixels: plenty for a statistic, and cheap)."""
     sample = thinned(ink)
-    return float(1.4826 * np.median(np.abs(sample - np.median(sample))))
+    return float(MAD_TO_SIGMA * np.median(np.abs(sample - np.median(sample))))
 
 
 def thinned(image: FloatImage, pixels: int = 1 << 15) -> FloatImage:

@@ -21,6 +21,15 @@ FIT_POINTS = 64
 FIT_ROUNDS = 4
 """Fits of the shading: each drops the samples that lie well above it (the ink)."""
 
+MAD_TO_SIGMA = 1.4826
+"""Median absolute deviation -> standard deviation, for Gaussian noise (1 / Phi^-1(3/4))."""
+
+INK_SIGMAS = 2.5
+"""A sample more than this many spreads above the surface is ink, not paper."""
+
+SPREAD_FLOOR = 1.0
+"""Added to the spread (in 0..255 levels) so that perfectly flat paper still has a margin."""
+
 
 def paper_shading(ink: FloatImage) -> FloatImage:
     """Smooth estimate of the paper under the ink (gradients, vignetting, soft shadows).
@@ -38,8 +47,8 @@ def paper_shading(ink: FloatImage) -> FloatImage:
     for _ in range(FIT_ROUNDS):
         coef = least_squares(basis[paper], samples[paper])  # [k]
         residual = samples - basis @ coef  # [n]; ink is far above the paper
-        spread = 1.4826 * np.median(np.abs(residual[paper])) + 1.0
-        paper = residual < 2.5 * spread
+        spread = MAD_TO_SIGMA * np.median(np.abs(residual[paper])) + SPREAD_FLOOR
+        paper = residual < INK_SIGMAS * spread
     y = np.arange(height) / max(height - 1, 1)
     x = np.arange(width) / max(width - 1, 1)
     # A cubic can swing in a corner with no paper samples: keep it within the paper's range.

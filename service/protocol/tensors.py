@@ -10,7 +10,6 @@ orjson and turned into arrays by numpy in C: no Python loop ever touches an elem
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -65,24 +64,6 @@ def datatype_of(dtype: np.dtype[Any]) -> str:
     return _V2_OF_DTYPE.get(dtype.str) or str(dtype)
 
 
-@dataclass(frozen=True)
-class OutputRequest:
-    """One entry of the request's `outputs`: which tensor, and whether to send it as binary."""
-
-    name: str
-    binary: bool
-
-
-@dataclass(frozen=True)
-class InferRequest:
-    """A decoded V2 inference request."""
-
-    id: str | None
-    inputs: dict[str, np.ndarray]
-    outputs: list[OutputRequest] | None
-    binary_output: bool
-
-
 def check_finite(name: str, array: np.ndarray) -> None:
     """Reject NaN and Inf in a floating tensor (the models' outputs would be meaningless)."""
     if array.dtype.kind == "f" and not np.isfinite(array).all():
@@ -116,7 +97,7 @@ def dtype_of(name: str, datatype: Any) -> np.dtype[Any]:
 def array_from_data(name: str, datatype: str, shape: tuple[int, ...], data: Any) -> np.ndarray:
     """JSON `data` (flat or nested, row-major) -> an array of `datatype` and `shape`."""
     dtype = dtype_of(name, datatype)
-    raw = _numeric_array(name, data)
+    raw = numeric_array(name, data)
     if raw.size != math.prod(shape):
         raise BadRequest(
             f"input {name!r}: shape {list(shape)} needs {math.prod(shape)} values, "
@@ -141,7 +122,8 @@ def array_from_bytes(
     return array if array.flags.aligned else array.copy()
 
 
-def _numeric_array(name: str, data: Any) -> np.ndarray:
+def numeric_array(name: str, data: Any) -> np.ndarray:
+    """A JSON list of numbers (or booleans), any nesting -> an array, ragged or mixed refused."""
     if not isinstance(data, list):
         raise BadRequest(f"input {name!r}: data must be a list")
     try:
@@ -169,17 +151,3 @@ def cast(name: str, raw: np.ndarray, datatype: str, dtype: np.dtype[Any]) -> np.
         array = raw.astype(dtype, copy=False)
     check_finite(name, array)
     return array
-
-
-def instances_array(instances: Any, features: int, dtype: np.dtype[Any]) -> np.ndarray:
-    """v1 `instances` (rows, or bare numbers for one-feature models) -> [N, features]."""
-    if not isinstance(instances, list) or not instances:
-        raise BadRequest("instances must be a non-empty list of rows of numbers")
-    raw = _numeric_array("instances", instances)
-    if raw.ndim == 1 and features == 1:
-        raw = raw.reshape(-1, 1)
-    if raw.ndim != 2 or raw.shape[1] != features:
-        raise BadRequest(
-            f"instances must be rows of {features} numbers, got an array of shape {list(raw.shape)}"
-        )
-    return cast("instances", raw, datatype_of(dtype), dtype)

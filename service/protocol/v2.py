@@ -10,6 +10,7 @@ carry `parameters.binary_data_size` and follow the JSON, whose length goes in th
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,6 @@ import orjson
 
 from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from service.protocol.tensors import (
-    InferRequest,
-    OutputRequest,
     array_from_bytes,
     array_from_data,
     check_shape,
@@ -26,6 +25,24 @@ from service.protocol.tensors import (
 )
 
 HEADER_LENGTH = "inference-header-content-length"
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """One entry of the request's `outputs`: which tensor, and whether to send it as binary."""
+
+    name: str
+    binary: bool
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    """A decoded V2 inference request."""
+
+    id: str | None
+    inputs: dict[str, np.ndarray]
+    outputs: list[OutputRequest] | None
+    binary_output: bool
 
 
 def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:

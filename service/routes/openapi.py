@@ -1,4 +1,5 @@
-"""OpenAPI examples for the V2 and v1 routes (their bodies are parsed raw, not by pydantic)."""
+"""OpenAPI bodies and examples of the routes whose bodies are parsed raw, not by pydantic
+(V2, v1, POST /predict)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ from typing import Any
 
 _JSON = "application/json"
 Responses = dict[int | str, dict[str, Any]]
+UPLOAD_FIELD = "file"
+"""The multipart field POST /predict reads the image from."""
 
 
 def _response(example: Any, description: str = "") -> dict[str, Any]:
     return {"description": description, "content": {_JSON: {"example": example}}}
 
 
-def _error(message: str) -> dict[str, Any]:
-    return _response({"error": message})
+def _error(message: str, described: bool = False) -> dict[str, Any]:
+    """An error example; `described` also makes the message the response's description."""
+    return _response({"error": message}, message if described else "")
 
 
 SERVER_METADATA: Responses = {
@@ -121,13 +125,52 @@ V1_PREDICT: Responses = {
         {"predictions": [{"class": 1, "label": "1", "probabilities": [0.12, 0.88]}]},
         "Classifiers: class, label and probabilities per instance; regressors: one value each.",
     ),
-    "404": _error("model 'nope' not found"),
-    "422": _error("instances must be rows of 2 numbers, got an array of shape [1, 3]"),
+    "404": _error("model 'nope' not found", described=True),
+    "422": _error(
+        "instances must be rows of 2 numbers, got an array of shape [1, 3]", described=True
+    ),
 }
 
 LIVE: Responses = {"200": _response({"live": True})}
 
 READY: Responses = {
     "200": _response({"ready": True}),
-    "503": _error("not ready: mnist-mlp version 1 (ValueError: ...)"),
+    "503": _error("not ready: mnist-mlp version 1 (ValueError: ...)", described=True),
+}
+
+PREDICT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "PNG, JPEG, BMP, GIF (first frame) or WebP; any size and colour mode. "
+        "Either multipart field `file`, or the raw bytes with an image/* content type.",
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {UPLOAD_FIELD: {"type": "string", "format": "binary"}},
+                    "required": [UPLOAD_FIELD],
+                }
+            },
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+PREDICT: Responses = {
+    "200": _response(
+        {
+            "model": "mnist-mlp",
+            "version": 1,
+            "digit": 7,
+            "probabilities": [0.0, 0.0, 0.001, 0.0, 0.0, 0.0, 0.0, 0.998, 0.0, 0.001],
+            "provider": "CPUExecutionProvider",
+        },
+        "The digit, the probability of each class, and with ?debug=true the 28x28 `image` the "
+        "model saw (rows of 0-255 integers).",
+    ),
+    "404": _error("model 'nope' not found", described=True),
+    "413": _error("image is 20000x20000 = 400000000 pixels; the limit is 25000000", described=True),
+    "415": _error("not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)", described=True),
+    "422": _error("the image is blank: no ink (no digit) was found on it", described=True),
+    "503": _error("model mnist-mlp version 1 is not ready: ...", described=True),
 }

@@ -19,67 +19,21 @@ from starlette.datastructures import UploadFile
 from service.asgi.responses import json_response
 from service.errors import Unprocessable, UnsupportedMediaType
 from service.images.digits import read_digit, to_tensor
+from service.protocol.v1 import predictions
+from service.routes import openapi
 from service.routes.deps import RegistryDep, SettingsDep
-from service.routes.v1 import predictions
+from service.routes.openapi import UPLOAD_FIELD as FIELD
 from service.runtime.registry import ModelVersion, Registry
 
 router = APIRouter(tags=["predict"])
 
-FIELD = "file"
 MODEL_HELP = "An MNIST classifier: mnist-mlp (the default, NNSERVE_DEFAULT_MODEL) or mnist-softmax."
 RAW_TYPES = ("image/", "application/octet-stream")
+MAX_FORM_FIELDS = 16
+"""Form fields parsed before giving up: the form needs one, a browser may add a few."""
 
 
-def _error(message: str) -> dict[str, Any]:
-    return {
-        "description": message,
-        "content": {"application/json": {"example": {"error": message}}},
-    }
-
-
-BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "PNG, JPEG, BMP, GIF (first frame) or WebP; any size and colour mode. "
-        "Either multipart field `file`, or the raw bytes with an image/* content type.",
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {FIELD: {"type": "string", "format": "binary"}},
-                    "required": [FIELD],
-                }
-            },
-            "image/*": {"schema": {"type": "string", "format": "binary"}},
-        },
-    }
-}
-
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    "200": {
-        "description": "The digit, the probability of each class, and with ?debug=true the "
-        "28x28 `image` the model saw (rows of 0-255 integers).",
-        "content": {
-            "application/json": {
-                "example": {
-                    "model": "mnist-mlp",
-                    "version": 1,
-                    "digit": 7,
-                    "probabilities": [0.0, 0.0, 0.001, 0.0, 0.0, 0.0, 0.0, 0.998, 0.0, 0.001],
-                    "provider": "CPUExecutionProvider",
-                }
-            }
-        },
-    },
-    "404": _error("model 'nope' not found"),
-    "413": _error("image is 20000x20000 = 400000000 pixels; the limit is 25000000"),
-    "415": _error("not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)"),
-    "422": _error("the image is blank: no ink (no digit) was found on it"),
-    "503": _error("model mnist-mlp version 1 is not ready: ..."),
-}
-
-
-@router.post("/predict", openapi_extra=BODY, responses=RESPONSES)
+@router.post("/predict", openapi_extra=openapi.PREDICT_BODY, responses=openapi.PREDICT)
 async def predict(
     request: Request,
     registry: RegistryDep,
@@ -148,7 +102,7 @@ async def upload_bytes(request: Request) -> bytes:
 
 async def form_file(request: Request) -> bytes:
     """The bytes of the multipart field `file` (422 when it is missing or not a file)."""
-    async with request.form(max_files=1, max_fields=16) as form:
+    async with request.form(max_files=1, max_fields=MAX_FORM_FIELDS) as form:
         upload = form.get(FIELD)
         if not isinstance(upload, UploadFile):
             missing = "is missing" if upload is None else "is not a file"

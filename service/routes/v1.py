@@ -11,15 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from service.asgi.responses import json_response
-from service.cards import ModelCard
 from service.errors import BadRequest, Unprocessable
-from service.protocol.tensors import instances_array
+from service.protocol.v1 import instances_array, predictions
 from service.routes import openapi
 from service.routes.deps import RegistryDep
 from service.runtime.registry import ModelVersion
@@ -90,31 +88,3 @@ def summary(mv: ModelVersion) -> dict[str, Any]:
     if not mv.ready:
         row["reason"] = mv.reason
     return row
-
-
-def predictions(card: ModelCard, outputs: dict[str, np.ndarray]) -> list[Any]:
-    """The model's outputs as v1 predictions, shaped by the card's task."""
-    if card.task == "classification":
-        probabilities = outputs[_probability_output(card)]  # [N, classes]
-        return _classes(card, probabilities.argmax(axis=1), probabilities)
-    if card.task == "binary-classification":
-        p = outputs[_probability_output(card)].reshape(-1)  # [N] P(class 1)
-        return _classes(card, (p >= 0.5).astype(np.int64), np.stack([1 - p, p], axis=1))
-    values = outputs[card.outputs[0].name]  # [N, 1] or [N, k]
-    # Arrays, not .tolist(): orjson writes float32 at its own precision (169.38277, not
-    # 169.3827667236328).
-    return list(values.reshape(-1) if values.shape[1] == 1 else values)
-
-
-def _probability_output(card: ModelCard) -> str:
-    """The output holding probabilities: named so by the contract, else the card's last."""
-    names = [spec.name for spec in card.outputs]
-    return next((n for n in names if n.startswith("probabilit")), names[-1])
-
-
-def _classes(card: ModelCard, classes: np.ndarray, probabilities: np.ndarray) -> list[Any]:
-    labels = card.labels or [str(i) for i in range(probabilities.shape[1])]
-    return [
-        {"class": int(c), "label": labels[int(c)], "probabilities": row}
-        for c, row in zip(classes.tolist(), probabilities, strict=True)
-    ]

@@ -1,7 +1,7 @@
 """Open Inference Protocol (V2) REST: server and model metadata, model readiness, inference.
 
 The infer body is read raw, whatever its Content-Type (tritonclient sends none), and parsed
-by service.protocol.v2: no pydantic ever walks the tensor data.
+by service.protocol.v2 in service.dataplane: no pydantic ever walks the tensor data.
 """
 
 from __future__ import annotations
@@ -11,17 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from service import dataplane
 from service.asgi.responses import json_response
-from service.errors import ModelNotFound
-from service.protocol.v2 import (
-    HEADER_LENGTH,
-    decode_content,
-    decode_infer_request,
-    encode_infer_response,
-)
 from service.routes import openapi
 from service.routes.deps import RegistryDep
-from service.runtime.registry import ModelVersion, Registry, version_number
+from service.runtime.registry import ModelVersion, Registry, parse_version
 
 router = APIRouter(tags=["v2"])
 
@@ -67,7 +61,7 @@ async def model_version_ready(registry: RegistryDep, name: str, version: str) ->
 @router.post("/v2/models/{name}/infer", openapi_extra=openapi.INFER_BODY, responses=openapi.INFER)
 async def infer(request: Request, registry: RegistryDep, name: str) -> Response:
     """Run the model's latest version on V2 tensors (JSON, or the binary tensor extension)."""
-    return await _infer(request, registry.get_ready(name))
+    return await dataplane.infer_http(request, dataplane.ready_version(registry, name, None))
 
 
 @router.post(f"{_ONE}/infer", openapi_extra=openapi.INFER_BODY, responses=openapi.INFER)
@@ -75,40 +69,12 @@ async def infer_version(
     request: Request, registry: RegistryDep, name: str, version: str
 ) -> Response:
     """Run one version of the model."""
-    return await _infer(request, registry.get_ready(name, parse_version(name, version)))
+    return await dataplane.infer_http(request, dataplane.ready_version(registry, name, version))
 
 
 def _ready(mv: ModelVersion) -> Response:
     mv.require_runtime()
     return json_response({"name": mv.name, "ready": True})
-
-
-async def _infer(request: Request, mv: ModelVersion) -> Response:
-    """Decode the body, run, encode: binary outputs follow the JSON when asked for."""
-    limit = request.app.state.settings.max_upload_bytes
-    body = decode_content(await request.body(), request.headers.get("content-encoding"), limit)
-    decoded = decode_infer_request(body, request.headers.get(HEADER_LENGTH))
-    wanted = [out.name for out in decoded.outputs] if decoded.outputs else None
-    results = await mv.infer(decoded.inputs, wanted)
-    if decoded.outputs:
-        binary = {out.name: out.binary for out in decoded.outputs}
-    else:
-        binary = dict.fromkeys(results, decoded.binary_output)
-    body, json_length = encode_infer_response(mv.name, str(mv.version), decoded.id, results, binary)
-    if json_length is None:
-        return Response(body, media_type="application/json")
-    headers = {HEADER_LENGTH: str(json_length)}
-    return Response(body, headers=headers, media_type="application/octet-stream")
-
-
-def parse_version(name: str, version: str | None) -> int | None:
-    """A V2 version string -> int; anything not a positive integer names no version."""
-    if version is None:
-        return None
-    number = version_number(version)
-    if number is None:
-        raise ModelNotFound(f"model {name!r} version {version} not found")
-    return number
 
 
 def _versions(registry: Registry, name: str) -> list[str]:

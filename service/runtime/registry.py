@@ -42,6 +42,11 @@ class ModelVersion:
         self._card: ModelCard | None = None
         self.on_inference: Callable[[ModelVersion, float], None] | None = None
         """Called with the seconds each session.run took (the app feeds its metrics)."""
+        self.in_flight = 0
+        """infer calls running on it: a version model control removed closes once it is 0."""
+        self.holds_readiness = True
+        """Whether its failure keeps the server unready; model control clears it for a version
+        that failed after start while another version of the model serves."""
 
     @property
     def card(self) -> ModelCard:
@@ -92,9 +97,18 @@ class ModelVersion:
     ) -> dict[str, np.ndarray]:
         """Run model.onnx off the event loop (the dynamic batcher hooks in here)."""
         runtime = self.require_runtime()
-        if self.batcher is not None:
-            return await self.batcher.infer(feeds, outputs)
-        return await anyio.to_thread.run_sync(self._run_timed, runtime, feeds, outputs)
+        self.in_flight += 1
+        try:
+            if self.batcher is not None:
+                return await self.batcher.infer(feeds, outputs)
+            return await anyio.to_thread.run_sync(self._run_timed, runtime, feeds, outputs)
+        finally:
+            self.in_flight -= 1
+
+    def close(self) -> None:
+        """Out of service for good (unloaded by model control): its sessions are let go."""
+        self.ready, self.reason = False, "unloaded"
+        self.runtime = self.step_runtime = self.batcher = None
 
     def _observe_run(self, seconds: float) -> None:
         if self.on_inference is not None:
@@ -148,12 +162,14 @@ class Registry:
         return cls(versions)
 
     def get(self, name: str, version: int | None = None) -> ModelVersion:
-        """A version (the latest when None); raises ModelNotFound."""
+        """A version; when None, the highest that is ready, else the highest (whose reason
+        then answers). Raises ModelNotFound."""
         if version is None:
-            candidates = [v for (n, v) in self._versions if n == name]
+            candidates = sorted((v for (n, v) in self._versions if n == name), reverse=True)
             if not candidates:
                 raise ModelNotFound(f"model {name!r} not found")
-            version = max(candidates)
+            ready = (v for v in candidates if self._versions[(name, v)].ready)
+            version = next(ready, candidates[0])
         found = self._versions.get((name, version))
         if found is None:
             raise ModelNotFound(f"model {name!r} version {version} not found")
@@ -164,6 +180,17 @@ class Registry:
         found = self.get(name, version)
         found.require_runtime()
         return found
+
+    def put(self, mv: ModelVersion) -> None:
+        """Serve `mv` (model control), replacing the version of the same number if any."""
+        self._versions[(mv.name, mv.version)] = mv
+        self._names = sorted({name for name, _ in self._versions})
+
+    def remove(self, name: str, version: int) -> ModelVersion | None:
+        """Stop finding a version (model control); requests already holding it finish."""
+        removed = self._versions.pop((name, version), None)
+        self._names = sorted({n for n, _ in self._versions})
+        return removed
 
     def versions(self) -> list[ModelVersion]:
         """Every version, sorted by name then version."""
@@ -179,7 +206,8 @@ class Registry:
         return all(mv.ready for mv in self._versions.values())
 
     def not_ready(self) -> list[ModelVersion]:
-        return [mv for mv in self.versions() if not mv.ready]
+        """The versions that keep the server unready (see ModelVersion.holds_readiness)."""
+        return [mv for mv in self.versions() if not mv.ready and mv.holds_readiness]
 
 
 def version_number(text: str) -> int | None:
@@ -191,6 +219,17 @@ def version_number(text: str) -> int | None:
     if not re.fullmatch(r"[0-9]{1,9}", text) or int(text) < 1:
         return None
     return int(text)
+
+
+def parse_version(name: str, version: str | None) -> int | None:
+    """A version named in a request (None: the latest) -> its number; ModelNotFound when the
+    text is not a positive integer, since it then names no version."""
+    if version is None:
+        return None
+    number = version_number(version)
+    if number is None:
+        raise ModelNotFound(f"model {name!r} version {version} not found")
+    return number
 
 
 def discover(models_dir: Path) -> list[ModelVersion]:

@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from service.protocol.tensors import array_from_bytes, array_from_data, check_shape, instances_array
+from service.protocol.tensors import array_from_bytes, array_from_data, check_shape
+from service.protocol.v1 import instances_array
 from service.protocol.v2 import decode_content, decode_infer_request, encode_infer_response
 
 
