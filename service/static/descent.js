@@ -3,10 +3,14 @@
 // stateless) and sends them back, so each call continues where the last one stopped.
 
 import { clearError, getJson, postJson, showError } from "./api.js";
-import { t } from "./i18n.js";
+import { register, t } from "./i18n.js";
 import { drawLoss } from "./loss.js";
 import { formatNumber } from "./plot.js";
 import { PROBLEMS, describeText } from "./problems.js";
+
+register({
+  "descent.lossIs": { en: "{note} Loss: {loss}.", zh: "{note} 损失函数: {loss}." },
+});
 
 const MAX_RUN_CALLS = 500; // Run stops by itself after this many calls
 const RUN_PAUSE_MS = 60; // time to see each frame while running
@@ -15,6 +19,8 @@ export function setupDescent() {
   const el = (id) => document.getElementById(id);
   const ui = {
     problem: el("problem"), lr: el("lr"), steps: el("steps"), init: el("init"),
+    l2: el("l2"), degree: el("degree"), compare: el("compare"),
+    statValidation: el("stat-validation"),
     step: el("step"), run: el("run"), reset: el("reset"),
     view: el("view"), loss: el("loss"), note: el("problem-note"), caption: el("view-caption"),
     statSteps: el("stat-steps"), statLoss: el("stat-loss"), statParams: el("stat-params"),
@@ -32,6 +38,14 @@ export function setupDescent() {
     reset(ui, state);
   });
   ui.init.addEventListener("change", () => reset(ui, state));
+  ui.degree.addEventListener("change", () => reset(ui, state));
+  ui.compare.addEventListener("click", () => compare(ui, state));
+  ui.view.addEventListener("click", (event) => startAt(ui, state, event));
+  window.addEventListener("langchange", () => {
+    ui.note.textContent = noteOf(state);
+    ui.caption.textContent = state.problem.caption;
+    redraw(ui, state);
+  });
   prepare();
 }
 
@@ -41,14 +55,19 @@ async function choose(ui, state) {
   state.problem = problem;
   ui.lr.value = String(problem.defaults.lr);
   ui.steps.value = String(problem.defaults.steps);
+  if (problem.defaults.init) ui.init.value = problem.defaults.init;
+  ui.l2.closest("label").hidden = !problem.weights;
+  ui.degree.closest("label").hidden = !problem.degree;
+  ui.compare.hidden = !problem.compare;
   ui.note.textContent = problem.note;
   ui.caption.textContent = problem.caption;
   reset(ui, state);
   try {
     const about = await getJson(`/v1/models/${encodeURIComponent(problem.name)}/gradient-step`);
-    await problem.prepare();
+    await problem.prepare(about);
     if (state.problem !== problem) return; // the person picked another problem meanwhile
-    ui.note.textContent = `${problem.note} Loss: ${about.convention ?? about.loss}.`;
+    state.about = about;
+    ui.note.textContent = noteOf(state);
     clearError(ui.error);
     redraw(ui, state);
   } catch (err) {
@@ -56,9 +75,19 @@ async function choose(ui, state) {
   }
 }
 
+// The problem's note, with the loss convention the endpoint described (as the API wrote it).
+function noteOf(state) {
+  const about = state.about;
+  if (!about || about.name !== state.problem.name) return state.problem.note;
+  return t("descent.lossIs", { note: state.problem.note, loss: about.convention ?? about.loss });
+}
+
 function reset(ui, state) {
   stop(ui, state);
-  Object.assign(state, { params: null, history: [], losses: [], total: 0, diverged: false });
+  Object.assign(state, {
+    params: null, history: [], losses: [], validation: [], total: 0, diverged: false,
+  });
+  state.problem?.reset?.();
   setStatus(ui, "", t("status.press"));
   clearError(ui.error);
   redraw(ui, state);
@@ -69,8 +98,9 @@ function request(ui, state) {
     ...state.problem.body(),
     learning_rate: Number(ui.lr.value),
     steps: Math.trunc(Number(ui.steps.value)),
-    l2: 0,
+    l2: state.problem.weights ? Number(ui.l2.value) : 0,
   };
+  if (state.problem.degree) body.degree = Math.trunc(Number(ui.degree.value));
   // The first call starts from `init`; later calls continue from what came back.
   if (state.params) body.parameters = state.params;
   else Object.assign(body, { init: ui.init.value, seed: state.seed });
@@ -98,6 +128,8 @@ async function step(ui, state) {
 function absorb(ui, state, answer) {
   const losses = (answer.losses ?? []).map((v) => (v === null ? NaN : Number(v)));
   state.losses.push(...losses);
+  state.validation.push(...(answer.validation_losses ?? []).map(Number));
+  state.problem.absorb?.(answer);
   state.total += answer.steps ?? losses.length;
   if (state.history.length === 0 && answer.steps === 1 && hasGradients(answer)) {
     state.history.push(startOf(answer, Number(ui.lr.value)));
@@ -152,7 +184,11 @@ function redraw(ui, state) {
   const ready = problem.name !== "quadratic-bowl" || problem.grid;
   if (ready) problem.draw(ui.view, state.history);
   ui.view.dataset.drawn = String(Boolean(ready));
-  drawLoss(ui.loss, state.losses, state.diverged);
+  drawLoss(ui.loss, state.losses, state.diverged, state.validation);
+  const held = state.validation.at(-1);
+  ui.statValidation.parentElement.hidden = held === undefined;
+  ui.statValidation.textContent = held === undefined ? "-" : formatNumber(held, 6);
+  ui.statValidation.dataset.value = held === undefined ? "" : String(held);
   ui.statSteps.textContent = String(state.total);
   ui.statSteps.dataset.value = String(state.total);
   const last = state.losses.filter(Number.isFinite).at(-1);
@@ -189,4 +225,28 @@ function startOf(answer, lr) {
   return Object.fromEntries(
     Object.entries(answer.parameters).map(([name, p]) => [name, undo(p, answer.gradients[name])]),
   );
+}
+
+// two-minima: a click on the plot chooses the start; the next Step sends it as the parameters.
+function startAt(ui, state, event) {
+  if (!state.problem.startAt || state.running) return;
+  reset(ui, state);
+  state.params = state.problem.startAt(ui.view, event);
+  state.history.push(state.params);
+  setStatus(ui, "", t("minima.start", { p: formatNumber(state.params.point[0], 4) }));
+  redraw(ui, state);
+}
+
+// tiny-mlp: fit logistic regression to the same points (1000 steps from zeros) and draw its line.
+async function compare(ui, state) {
+  try {
+    await state.prepared;
+    const answer = await state.problem.compare(0.5);
+    clearError(ui.error);
+    redraw(ui, state);
+    const loss = formatNumber(answer.losses.at(-1), 4);
+    setStatus(ui, "compared", t("tiny.compared", { loss }));
+  } catch (err) {
+    showError(ui.error, err);
+  }
 }

@@ -1,9 +1,13 @@
-// The live loss curve: every loss the endpoint returned, one per step, on a log scale.
+// The live loss curve: every loss the endpoint returned, one per step, on a log scale (a
+// linear one when a loss reaches zero or below), the validation loss beside it in orange.
 
 import { Frame, formatNumber } from "./plot.js";
 
-export function drawLoss(canvas, losses, diverged) {
-  const finite = losses.filter((v) => Number.isFinite(v) && v > 0);
+// validation: the held-out loss per step, drawn beside the training loss when there is one.
+export function drawLoss(canvas, losses, diverged, validation = []) {
+  const all = [...losses, ...validation].filter(Number.isFinite);
+  if (all.some((v) => v <= 0)) return drawLinear(canvas, losses, all, diverged); // two-minima's f < 0
+  const finite = all;
   const steps = Math.max(10, losses.length);
   const logs = finite.map(Math.log10);
   let lo = finite.length ? Math.min(...logs) : -1;
@@ -18,13 +22,36 @@ export function drawLoss(canvas, losses, diverged) {
   frame.axes("step", "loss", { x: String, y: powerOfTen, yTicks: logTicks(lo - pad, hi + pad) });
   const curve = losses.map((v, i) => [i, v > 0 ? Math.log10(v) : NaN]);
   frame.polyline(curve.filter(([, v]) => Number.isFinite(v)), { stroke: "#2f6fde", width: 2 });
-  if (diverged) {
-    const ctx = frame.ctx;
-    ctx.fillStyle = "#b3261e";
-    ctx.font = 'bold 14px system-ui, "DejaVu Sans", sans-serif';
-    ctx.textAlign = "center";
-    ctx.fillText("diverged", frame.left + frame.width / 2, frame.top + 20);
+  if (validation.length > 0) {
+    const held = validation.map((v, i) => [i, v > 0 ? Math.log10(v) : NaN]);
+    frame.polyline(held.filter(([, v]) => Number.isFinite(v)), { stroke: "#e8590c", width: 2 });
   }
+  if (diverged) markDiverged(frame);
+}
+
+// A loss that goes to or below zero (a function's value) gets a linear axis: no log of it.
+function drawLinear(canvas, losses, finite, diverged) {
+  let lo = Math.min(...finite);
+  let hi = Math.max(...finite);
+  if (hi - lo < 1e-9) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const pad = 0.05 * (hi - lo);
+  const frame = new Frame(canvas, [0, Math.max(10, losses.length)], [lo - pad, hi + pad]);
+  frame.clear();
+  frame.axes("step", "loss", { x: String, y: (t) => formatNumber(t, 3) });
+  const curve = losses.map((v, i) => [i, v]).filter(([, v]) => Number.isFinite(v));
+  frame.polyline(curve, { stroke: "#2f6fde", width: 2 });
+  if (diverged) markDiverged(frame);
+}
+
+function markDiverged(frame) {
+  const ctx = frame.ctx;
+  ctx.fillStyle = "#b3261e";
+  ctx.font = 'bold 14px system-ui, "DejaVu Sans", sans-serif';
+  ctx.textAlign = "center";
+  ctx.fillText("diverged", frame.left + frame.width / 2, frame.top + 20);
 }
 
 // Tick labels of the log axis: 1e+12 rather than 1.0e+12 once the numbers get long.

@@ -121,8 +121,8 @@ export class Frame {
   }
 
   // Fills the plot area with bands of value(x, y) (in [0, 1]) and darkens band edges, so the
-  // bands read as contour lines.
-  bands(value, levels = 14) {
+  // bands read as contour lines; colours: one [r, g, b] per level instead of the blue ramp.
+  bands(value, levels = 14, colours = null) {
     const image = this.ctx.createImageData(this.width, this.height);
     const band = new Int16Array(this.width * this.height);
     for (let row = 0; row < this.height; row++) {
@@ -134,7 +134,8 @@ export class Frame {
     band.forEach((level, i) => {
       const edge = (i % this.width > 0 && band[i - 1] !== level) ||
         (i >= this.width && band[i - this.width] !== level);
-      const [r, g, b] = edge ? [120, 130, 150] : palette(level / (levels - 1));
+      const fill = colours ? colours[level] : palette(level / (levels - 1));
+      const [r, g, b] = edge ? [120, 130, 150] : fill;
       image.data.set([r, g, b, 255], 4 * i);
     });
     this.ctx.putImageData(image, this.left, this.top);

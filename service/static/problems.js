@@ -1,17 +1,13 @@
-// The three descent demos: the data each sends to the gradient-step endpoint, and how each
-// draws the parameters the endpoint returns. Nothing here takes a gradient.
+// The descent demos (the lessons' live in lessons.js): each learns from the data set in its
+// model card, which the endpoint's GET shows and a POST without x and y uses, and each draws
+// the parameters the endpoint returns. Nothing here takes a gradient.
 
 import { getJson, postJson } from "./api.js";
 import { t } from "./i18n.js";
+import { LESSONS } from "./lessons.js";
 import { Frame, formatNumber } from "./plot.js";
 
 const TRAIL = 12; // earlier lines/boundaries kept, fading, so the motion is visible
-
-// Weight (kg) -> height (cm), the data linear-regression was trained on.
-const HEIGHT_WEIGHT = {
-  x: [48, 57, 50, 54, 64, 61, 43, 59],
-  y: [165, 165, 157, 170, 175, 165, 155, 170],
-};
 
 export function flat(tensor) {
   return [tensor].flat(Infinity).map((v) => (v === null ? NaN : Number(v)));
@@ -27,14 +23,16 @@ const linearRegression = {
     return t("problem.linear.note");
   },
   defaults: { lr: 0.1, steps: 1 },
-  async prepare() {
+  weights: true,
+  async prepare(about) {
+    this.data = about.data; // the card's data set: the page sends none, the endpoint uses it
     const card = cardOf(await getJson("/v1/models/linear-regression"));
     const pre = card.preprocessing ?? {};
     this.mu = Number(pre.mean?.[0] ?? 0);
     this.sigma = Number(pre.std?.[0] ?? 1);
   },
   body() {
-    return { x: HEIGHT_WEIGHT.x.map((v) => [v]), y: HEIGHT_WEIGHT.y };
+    return {};
   },
   rawLine(params) {
     const w = flat(params["linear.weight"])[0];
@@ -53,7 +51,7 @@ const linearRegression = {
         : { stroke: `rgba(217, 72, 15, ${0.08 + (0.3 * i) / shown.length})`, width: 1.5 };
       frame.implicitLine(slope, -1, intercept, style);
     });
-    frame.points(HEIGHT_WEIGHT.x.map((x, i) => [x, HEIGHT_WEIGHT.y[i]]), { fill: "#2f6fde" });
+    if (this.data) frame.points(this.data.x.map(([x], i) => [x, this.data.y[i]]), { fill: "#2f6fde" });
   },
   describe(params) {
     const { slope, intercept } = this.rawLine(params);
@@ -67,53 +65,26 @@ const linearRegression = {
   },
 };
 
-// Two overlapping Gaussian blobs from a fixed seed, so every visit shows the same points; the
-// same centres and spread as the training set (training/data.py gaussian_blobs), so the
-// `trained` start already separates them.
-function twoBlobs(count, seed) {
-  const random = mulberry32(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const centres = [[-1, -0.5], [1, 0.5]];
-  const x = [];
-  const y = [];
-  for (let i = 0; i < count; i++) {
-    const label = i % 2;
-    const [cx, cy] = centres[label];
-    x.push([cx + gauss(), cy + gauss()]);
-    y.push(label);
-  }
-  return { x, y };
-}
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const logisticRegression = {
   name: "logistic-regression",
   get note() {
     return t("problem.logistic.note");
   },
   defaults: { lr: 0.5, steps: 1 },
-  data: twoBlobs(80, 7),
-  async prepare() {},
+  weights: true,
+  async prepare(about) {
+    this.data = about.data; // the card's training blobs
+  },
   body() {
-    return { x: this.data.x, y: this.data.y };
+    return {};
   },
   draw(canvas, history) {
     const frame = new Frame(canvas, [-4.5, 4.5], [-4, 4]);
     frame.clear();
     frame.axes("x1", "x2");
-    const byClass = (label) => this.data.x.filter((_, i) => this.data.y[i] === label);
-    frame.points(byClass(0), { fill: "#2f6fde", radius: 4.5 });
-    frame.points(byClass(1), { fill: "#e8590c", radius: 4.5 });
+    const byClass = (label) => (this.data?.x ?? []).filter((_, i) => this.data.y[i] === label);
+    frame.points(byClass(0), { fill: "#2f6fde", radius: 3 });
+    frame.points(byClass(1), { fill: "#e8590c", radius: 3 });
     history.slice(-TRAIL).forEach((params, i, shown) => {
       const [w1, w2] = flat(params["linear.weight"]);
       const b = flat(params["linear.bias"])[0];
@@ -210,7 +181,7 @@ const quadraticBowl = {
 };
 
 export const PROBLEMS = Object.fromEntries(
-  [linearRegression, logisticRegression, quadraticBowl].map((p) => [p.name, p]),
+  [linearRegression, logisticRegression, quadraticBowl, ...LESSONS].map((p) => [p.name, p]),
 );
 
 export function describeText(rows) {
