@@ -27,10 +27,13 @@ from service.asgi.middleware import BodyLimitMiddleware, RequestContextMiddlewar
 from service.asgi.responses import error_response
 from service.config import Settings
 from service.errors import NNServeError
+from service.grpc.server import grpc_serving
+from service.grpc.servicer import Servicer
 from service.logs import configure_logging
 from service.metrics import Metrics
-from service.routes import gradient_step, health, metrics, predict, v1, v2, web
+from service.routes import gradient_step, health, metrics, predict, repository, v1, v2, web
 from service.runtime.registry import ModelVersion, Registry
+from service.runtime.repository import ModelControl
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_error_handlers(app)
     app.include_router(health.router)
     app.include_router(v2.router)
+    app.include_router(repository.router)
     app.include_router(v1.router)
     app.include_router(predict.router)
     app.include_router(gradient_step.router)
@@ -92,7 +96,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app_metrics.set_models(len(registry.versions()), ready)
     app.state.registry = registry
     log.info("serving %d of %d model versions", ready, len(registry.versions()))
-    yield
+    app.state.control = control = _model_control(registry, settings, app_metrics)
+    servicer = Servicer(registry, control, app_metrics, app.version)
+    async with control.running(), grpc_serving(settings, servicer):
+        yield
+
+
+def _model_control(registry: Registry, settings: Settings, app_metrics: Metrics) -> ModelControl:
+    """The repository API's controller: new versions feed the metrics, changes the gauges."""
+    observer = _inference_observer(app_metrics)
+
+    def prepare(mv: ModelVersion) -> None:
+        mv.on_inference = observer
+
+    def changed() -> None:
+        versions = registry.versions()
+        app_metrics.set_models(len(versions), sum(mv.ready for mv in versions))
+
+    return ModelControl(registry, settings, prepare, changed)
 
 
 def _inference_observer(app_metrics: Metrics) -> Callable[[ModelVersion, float], None]:

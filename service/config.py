@@ -98,3 +98,16 @@ class Settings(BaseSettings):
     infer_fast_path: bool = True
     """Answer POST /v2/models/.../infer through service.fastpath: the same handler, errors,
     logs, metrics and body limit, without FastAPI's route walk and dependency solving."""
+
+    grpc_port: int = Field(default=8001, ge=0, le=65535)
+    """Port of the Open Inference Protocol over gRPC (Triton's 8001), on the same host; 0 turns
+    it off. Every worker binds it (SO_REUSEPORT); its largest message is max_upload_bytes."""
+
+    model_control: Literal["none", "explicit", "poll"] = "none"
+    """none: the models found at start serve until the process ends; explicit: they are all
+    loaded at start, then POST /v2/repository/models/{name}/load and /unload change them;
+    poll: as explicit, and the repository is rescanned every repository_poll_seconds (new or
+    changed versions load, removed ones unload once their requests finish)."""
+
+    repository_poll_seconds: float = Field(default=5.0, gt=0)
+    """With model_control=poll: seconds between two scans of models_dir."""

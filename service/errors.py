@@ -2,6 +2,7 @@
 
     NNServeError (500)
     ├── BadRequest (400)             malformed request, bad tensor (V2)
+    ├── ModelControlOff (403)        the repository API while NNSERVE_MODEL_CONTROL=none
     ├── NotFound (404)
     │   └── ModelNotFound            no such model or version
     ├── PayloadTooLarge (413)        body or image over a limit
@@ -38,6 +39,10 @@ class NNServeError(Exception):
 
 class BadRequest(NNServeError):
     status_code = 400
+
+
+class ModelControlOff(NNServeError):
+    status_code = 403
 
 
 class NotFound(NNServeError):

@@ -10,6 +10,10 @@ import pytest
 
 from tests.servers import MODELS_DIR, ROOT, Service, spawn, stop, wait_for
 
+# In-process apps (TestClient(create_app(...))) open no gRPC port unless a test asks for one:
+# hundreds of them would otherwise all bind 8001. Servers from tests.servers get a free port.
+os.environ.setdefault("NNSERVE_GRPC_PORT", "0")
+
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:

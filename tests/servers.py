@@ -24,6 +24,8 @@ class Service:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    grpc: str = ""
+    """host:port of its gRPC server (NNSERVE_GRPC_PORT, a free port unless env says)."""
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
@@ -42,6 +44,7 @@ def spawn(log: Path, **env: str) -> Service:
         **os.environ,
         "NNSERVE_HOST": "127.0.0.1",
         "NNSERVE_PORT": str(port),
+        "NNSERVE_GRPC_PORT": str(free_port()),
         "NNSERVE_MODELS_DIR": str(MODELS_DIR),
         **env,
     }
@@ -53,7 +56,9 @@ def spawn(log: Path, **env: str) -> Service:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    return Service(f"http://127.0.0.1:{port}", process, log)
+    return Service(
+        f"http://127.0.0.1:{port}", process, log, f"127.0.0.1:{full_env['NNSERVE_GRPC_PORT']}"
+    )
 
 
 def wait_for(service: Service, path: str = "/v2/health/ready", timeout: float = 60.0) -> None:

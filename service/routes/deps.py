@@ -14,6 +14,7 @@ from service.config import Settings
 from service.errors import Unavailable
 from service.metrics import Metrics
 from service.runtime.registry import Registry
+from service.runtime.repository import ModelControl
 
 
 async def get_settings(request: Request) -> Settings:
@@ -28,6 +29,14 @@ async def get_registry(request: Request) -> Registry:
     return cast(Registry, registry)
 
 
+async def get_control(request: Request) -> ModelControl:
+    """The repository API's controller; 503 until the lifespan has made it."""
+    control = getattr(request.app.state, "control", None)
+    if control is None:
+        raise Unavailable("models are still loading")
+    return cast(ModelControl, control)
+
+
 async def get_metrics(request: Request) -> Metrics:
     return cast(Metrics, request.app.state.metrics)
 
@@ -35,3 +44,4 @@ async def get_metrics(request: Request) -> Metrics:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ControlDep = Annotated[ModelControl, Depends(get_control)]
