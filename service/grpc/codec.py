@@ -12,7 +12,6 @@ Every check raises BadRequest, so a bad tensor is INVALID_ARGUMENT and never a c
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from service.protocol.tensors import (
     datatype_of,
     dtype_of,
 )
+from service.protocol.v2 import InferRequest, OutputRequest
 
 CONTENTS: dict[str, tuple[str, np.dtype[Any]]] = {
     "BOOL": ("bool_contents", np.dtype(np.bool_)),
@@ -43,18 +43,9 @@ CONTENTS: dict[str, tuple[str, np.dtype[Any]]] = {
 """V2 datatype -> (the InferTensorContents field that carries it, that field's numpy type)."""
 
 
-@dataclass(frozen=True)
-class DecodedInfer:
-    """A ModelInferRequest as the dataplane takes it."""
-
-    feeds: dict[str, np.ndarray]
-    outputs: list[str] | None
-    raw: bool
-    """Answer with raw_output_contents (the inputs came raw)."""
-
-
-def decode_infer(request: pb.ModelInferRequest) -> DecodedInfer:
-    """Feeds, requested output names and the answer's form; BadRequest for any bad tensor."""
+def decode_infer(request: pb.ModelInferRequest) -> InferRequest:
+    """The dataplane's request (`binary_output`: answer raw, as the inputs came); BadRequest
+    for any bad tensor."""
     if not request.inputs:
         raise BadRequest("inputs must be a non-empty list of tensors")
     raw = len(request.raw_input_contents) > 0
@@ -69,7 +60,9 @@ def decode_infer(request: pb.ModelInferRequest) -> DecodedInfer:
             raise BadRequest(f"input {tensor.name!r} is given twice")
         content = request.raw_input_contents[index] if raw else None
         feeds[tensor.name] = decode_input(tensor, content)
-    return DecodedInfer(feeds, _requested_outputs(request), raw)
+    outputs = _requested_outputs(request)
+    requested = [OutputRequest(name, raw) for name in outputs] if outputs else None
+    return InferRequest(request.id or None, feeds, requested, raw)
 
 
 def decode_input(tensor: pb.ModelInferRequest.InferInputTensor, raw: bytes | None) -> np.ndarray:

@@ -18,13 +18,14 @@ from typing import Any
 
 import grpc
 
-from service.errors import ModelNotFound, NNServeError
+from service import dataplane
+from service.errors import NNServeError
 from service.grpc import inference_pb2 as pb
 from service.grpc.codec import decode_infer, encode_infer
 from service.grpc.status import grpc_code
 from service.logs import request_id_var
 from service.metrics import Metrics
-from service.runtime.registry import ModelVersion, Registry, version_number
+from service.runtime.registry import ModelVersion, Registry, parse_version
 from service.runtime.repository import ModelControl
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ class Servicer:
     async def model_ready(self, request: pb.ModelReadyRequest) -> pb.ModelReadyResponse:
         """NOT_FOUND for an unknown model or version; ready false, not an error, when it is
         known but cannot serve (the message has a field for that answer)."""
-        mv = self.registry.get(request.name, _version(request.name, request.version))
+        mv = self.registry.get(request.name, parse_version(request.name, request.version or None))
         return pb.ModelReadyResponse(ready=mv.ready)
 
     async def server_metadata(self, request: pb.ServerMetadataRequest) -> pb.ServerMetadataResponse:
@@ -123,7 +124,7 @@ class Servicer:
         )
 
     async def model_metadata(self, request: pb.ModelMetadataRequest) -> pb.ModelMetadataResponse:
-        mv = self.registry.get(request.name, _version(request.name, request.version))
+        mv = self.registry.get(request.name, parse_version(request.name, request.version or None))
         if request.version:
             versions = [str(mv.version)]
         else:
@@ -134,12 +135,12 @@ class Servicer:
         )
 
     async def model_infer(self, request: pb.ModelInferRequest) -> pb.ModelInferResponse:
-        mv = self.registry.get_ready(
-            request.model_name, _version(request.model_name, request.model_version)
+        mv = dataplane.ready_version(
+            self.registry, request.model_name, request.model_version or None
         )
         decoded = decode_infer(request)
-        results = await mv.infer(decoded.feeds, decoded.outputs)
-        return encode_infer(mv.name, str(mv.version), request.id, results, decoded.raw)
+        results = await dataplane.infer(mv, decoded)
+        return encode_infer(mv.name, str(mv.version), request.id, results, decoded.binary_output)
 
     async def repository_index(
         self, request: pb.RepositoryIndexRequest
@@ -177,16 +178,6 @@ def _tensors(mv: ModelVersion) -> tuple[list[TensorMetadata], list[TensorMetadat
     else:
         return [], []
     return [TensorMetadata(**t) for t in inputs], [TensorMetadata(**t) for t in outputs]
-
-
-def _version(name: str, version: str) -> int | None:
-    """The protocol's version string: empty for the latest, else a positive integer."""
-    if not version:
-        return None
-    number = version_number(version)
-    if number is None:
-        raise ModelNotFound(f"model {name!r} version {version} not found")
-    return number
 
 
 def _request_id(context: grpc.aio.ServicerContext) -> str:

@@ -33,8 +33,8 @@ def test_raw_input_round_trip() -> None:
     decoded = decode_infer(
         request({"name": "input", "datatype": "FP32", "shape": [2, 3]}, raw=[x.tobytes()])
     )
-    np.testing.assert_array_equal(decoded.feeds["input"], x)
-    assert decoded.raw and decoded.outputs is None
+    np.testing.assert_array_equal(decoded.inputs["input"], x)
+    assert decoded.binary_output and decoded.outputs is None and decoded.id is None
 
 
 @pytest.mark.parametrize("datatype", sorted(CONTENTS))
@@ -44,9 +44,9 @@ def test_typed_contents_every_datatype(datatype: str) -> None:
     decoded = decode_infer(
         request({"name": "x", "datatype": datatype, "shape": [2, 2], "contents": (field, values)})
     )
-    array = decoded.feeds["x"]
+    array = decoded.inputs["x"]
     assert array.shape == (2, 2) and array.reshape(-1).tolist() == values
-    assert not decoded.raw
+    assert not decoded.binary_output
 
 
 def test_fp16_travels_raw_only() -> None:
@@ -54,7 +54,7 @@ def test_fp16_travels_raw_only() -> None:
     decoded = decode_infer(
         request({"name": "h", "datatype": "FP16", "shape": [2]}, raw=[half.tobytes()])
     )
-    np.testing.assert_array_equal(decoded.feeds["h"], half)
+    np.testing.assert_array_equal(decoded.inputs["h"], half)
     with pytest.raises(BadRequest, match="FP16 data travels in raw_input_contents"):
         decode_infer(request({"name": "h", "datatype": "FP16", "shape": [2]}))
 
@@ -65,7 +65,7 @@ def test_requested_outputs() -> None:
     )
     message.outputs.add(name="b")
     message.outputs.add(name="a")
-    assert decode_infer(message).outputs == ["b", "a"]
+    assert [o.name for o in decode_infer(message).outputs or []] == ["b", "a"]
     message.outputs.add(name="a")
     with pytest.raises(BadRequest, match="'a' is requested twice"):
         decode_infer(message)
