@@ -29,14 +29,3 @@ def images_per_second(sess: ort.InferenceSession, x: np.ndarray, seconds: float)
         sess.run(None, feeds)
         runs += 1
     return runs * x.shape[0] / elapsed
-
-
-def run_seconds(sess: ort.InferenceSession, x: np.ndarray, repeats: int = 2000) -> float:
-    """Median seconds of one `session.run` on `x`."""
-    feeds = {sess.get_inputs()[0].name: x}
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        sess.run(None, feeds)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))

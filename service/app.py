@@ -86,12 +86,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app_metrics: Metrics = app.state.metrics
     try:
-        registry = await anyio.to_thread.run_sync(Registry.load, settings)
+        observer = _inference_observer(app_metrics)
+        registry = await anyio.to_thread.run_sync(Registry.load, settings, observer)
     except Exception:
         log.critical("start-up failed", exc_info=True)
         raise
-    for mv in registry.versions():
-        mv.on_inference = _inference_observer(app_metrics)
     ready = sum(mv.ready for mv in registry.versions())
     app_metrics.set_models(len(registry.versions()), ready)
     app.state.registry = registry

@@ -109,7 +109,8 @@ def array_from_data(name: str, datatype: str, shape: tuple[int, ...], data: Any)
 def array_from_bytes(
     name: str, datatype: str, shape: tuple[int, ...], body: bytes, offset: int, size: int
 ) -> np.ndarray:
-    """`size` raw little-endian bytes of `body` at `offset` -> an array, without a copy."""
+    """`size` raw little-endian bytes of `body` at `offset` -> an array, without a copy;
+    NaN and Inf refused, as in JSON data."""
     dtype = dtype_of(name, datatype).newbyteorder("<")
     count = math.prod(shape)
     if size != count * dtype.itemsize:
@@ -118,6 +119,7 @@ def array_from_bytes(
             f"{count * dtype.itemsize} bytes, binary_data_size is {size}"
         )
     array = np.frombuffer(body, dtype=dtype, count=count, offset=offset).reshape(shape)
+    check_finite(name, array)
     # An unaligned view is legal numpy but not something to hand to a native kernel.
     return array if array.flags.aligned else array.copy()
 

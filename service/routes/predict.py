@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from service.asgi.responses import json_response
+from service.cards import ModelCard
 from service.errors import Unprocessable, UnsupportedMediaType
 from service.images.digits import read_digit, to_tensor
 from service.protocol.v1 import predictions
@@ -66,14 +67,20 @@ def answer(mv: ModelVersion, outputs: dict[str, Any], image: Any = None) -> dict
 def image_model(registry: Registry, name: str) -> ModelVersion:
     """The ready model `name`: 404 unknown, 422 when it does not read images, 503 not ready."""
     mv = registry.get(name)
-    card = mv.card if mv.has_card else None
-    if card and (card.task != "classification" or card.preprocessing.kind != "mnist"):
+    card = mv.loaded_card
+    if card is not None and not reads_images(card):
         readers = ", ".join(sorted(image_readers(registry)))
         raise Unprocessable(
             f"model {name} does not read images (POST /predict serves {readers}); "
             f"send its features to /v1/models/{name}/predict"
         )
-    return registry.get_ready(name)
+    mv.require_runtime()
+    return mv
+
+
+def reads_images(card: ModelCard) -> bool:
+    """The rule of POST /predict: a classifier whose inputs are MNIST-preprocessed digits."""
+    return card.task == "classification" and card.preprocessing.kind == "mnist"
 
 
 def image_readers(registry: Registry) -> set[str]:
@@ -81,9 +88,7 @@ def image_readers(registry: Registry) -> set[str]:
     return {
         mv.name
         for mv in registry.versions()
-        if mv.has_card
-        and mv.card.task == "classification"
-        and mv.card.preprocessing.kind == "mnist"
+        if (card := mv.loaded_card) is not None and reads_images(card)
     }
 
 

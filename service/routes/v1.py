@@ -44,8 +44,8 @@ async def model_card(registry: RegistryDep, name: str) -> Response:
 )
 async def predict(request: Request, registry: RegistryDep, name: str) -> Response:
     """Predict from rows of raw features."""
-    mv = registry.get_ready(name)
-    inputs = mv.require_runtime().inputs
+    mv = registry.get(name)
+    inputs = mv.require_runtime().inputs  # 503, with the reason, when it cannot serve
     with unprocessable():
         if len(inputs) != 1 or len(inputs[0].shape) != 2:
             raise BadRequest(f"model {name} does not take rows of features; use the V2 API")
@@ -76,7 +76,7 @@ def _instances(body: bytes) -> Any:
 
 def summary(mv: ModelVersion) -> dict[str, Any]:
     """One row of GET /v1/models."""
-    card = mv.card if mv.has_card else None
+    card = mv.loaded_card
     row: dict[str, Any] = {
         "name": mv.name,
         "version": mv.version,

@@ -84,14 +84,7 @@ def _versions(registry: Registry, name: str) -> list[str]:
 def metadata(mv: ModelVersion, versions: list[str]) -> dict[str, Any]:
     """The V2 `$metadata_model_response`, with readiness and provider added."""
     result: dict[str, Any] = {"name": mv.name, "versions": versions, "platform": PLATFORM}
-    if mv.runtime is not None:
-        result["inputs"] = [info.metadata() for info in mv.runtime.inputs]
-        result["outputs"] = [info.metadata() for info in mv.runtime.outputs]
-    elif mv.has_card:
-        result["inputs"] = [spec.model_dump() for spec in mv.card.inputs]
-        result["outputs"] = [spec.model_dump() for spec in mv.card.outputs]
-    else:
-        result["inputs"], result["outputs"] = [], []
+    result.update(mv.tensors())
     result["ready"] = mv.ready
     result["provider"] = mv.provider
     if not mv.ready:

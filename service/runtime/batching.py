@@ -23,9 +23,7 @@ against 210 us batched at concurrency 64, 471 against 417 at 8; lingering did no
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,14 +63,6 @@ def batch_rows(feeds: Tensors) -> int:
     return int(sizes.pop())
 
 
-def check_outputs(runtime: Runtime, outputs: list[str]) -> None:
-    """BadRequest for an output name the graph does not have."""
-    known = runtime.output_names()
-    for name in outputs:
-        if name not in known:
-            raise BadRequest(f"unknown output {name!r}; the model has {known}")
-
-
 def run_batch(runtime: Runtime, batch: list[_Pending]) -> list[Tensors | Exception]:
     """Blocking, in the worker thread: one run for the whole batch, split back per request.
     Should the stacked run fail anyway, each request runs alone, so only its culprit fails."""
@@ -87,7 +77,7 @@ def run_batch(runtime: Runtime, batch: list[_Pending]) -> list[Tensors | Excepti
 def _run_stacked(runtime: Runtime, batch: list[_Pending]) -> list[Tensors | Exception]:
     names = _union(runtime, batch)
     stacked = {name: np.concatenate([p.feeds[name] for p in batch]) for name in batch[0].feeds}
-    values = runtime.session.run(names, stacked)  # every feed was checked before queueing
+    values = runtime.run_unchecked(names, stacked)  # every feed was checked before queueing
     results: list[Tensors | Exception] = []
     start = 0
     for pending in batch:
@@ -103,7 +93,7 @@ def _run_stacked(runtime: Runtime, batch: list[_Pending]) -> list[Tensors | Exce
 def _run_alone(runtime: Runtime, pending: _Pending) -> Tensors | Exception:
     names = runtime.output_names() if pending.outputs is None else pending.outputs
     try:  # the feeds were checked before queueing: straight to the session
-        values = runtime.session.run(names, pending.feeds)
+        values = runtime.run_unchecked(names, pending.feeds)
     except Exception as exc:  # handed to that request's future, raised in its handler
         return exc
     return dict(zip(names, values, strict=True))
@@ -125,11 +115,8 @@ class Batcher:
         runtime: Runtime,
         max_size: int,
         max_wait_us: int,
-        on_run: Callable[[float], None] | None = None,
     ) -> None:
         self.runtime = runtime
-        self.on_run = on_run
-        """Called in the worker thread with the seconds each batch's run took (metrics)."""
         self.max_size = max(1, min(max_size, runtime.max_batch_size))
         self.max_wait = max_wait_us / 1e6
         self._queue: deque[_Pending] = deque()
@@ -144,7 +131,7 @@ class Batcher:
         """Check `feeds`, queue them, and await their rows of the next batch's outputs."""
         self.runtime.check(feeds)
         if outputs is not None:
-            check_outputs(self.runtime, outputs)
+            self.runtime.select_outputs(outputs)
         loop = asyncio.get_running_loop()
         pending = _Pending(feeds, outputs, batch_rows(feeds), loop.create_future())
         self._queue.append(pending)
@@ -173,15 +160,8 @@ class Batcher:
         self.runs += 1
         self.largest = max(self.largest, sum(p.rows for p in batch))
         loop = asyncio.get_running_loop()
-        running = loop.run_in_executor(None, self._run, batch)
+        running = loop.run_in_executor(None, run_batch, self.runtime, batch)
         running.add_done_callback(lambda done: self._deliver(batch, done))
-
-    def _run(self, batch: list[_Pending]) -> list[Tensors | Exception]:
-        start = time.perf_counter()
-        results = run_batch(self.runtime, batch)
-        if self.on_run is not None:
-            self.on_run(time.perf_counter() - start)
-        return results
 
     def _deliver(
         self, batch: list[_Pending], done: asyncio.Future[list[Tensors | Exception]]
@@ -211,11 +191,9 @@ class Batcher:
             self._dispatch()
 
 
-def dynamic_batcher(
-    runtime: Runtime, settings: Settings, on_run: Callable[[float], None] | None = None
-) -> Batcher | None:
+def dynamic_batcher(runtime: Runtime, settings: Settings) -> Batcher | None:
     """The batcher the settings ask for, or None: off (batch_max_wait_us=0), or a graph whose
     tensors cannot be stacked along a batch axis."""
     if settings.batch_max_wait_us <= 0 or not batchable(runtime):
         return None
-    return Batcher(runtime, settings.batch_max_size, settings.batch_max_wait_us, on_run)
+    return Batcher(runtime, settings.batch_max_size, settings.batch_max_wait_us)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 import numpy as np
@@ -21,9 +22,12 @@ from service.cards import ModelCard, read_card, verify_files
 from service.config import Settings
 from service.errors import ModelNotFound, ModelNotReady
 from service.runtime.batching import Batcher, dynamic_batcher
-from service.runtime.session import ProviderUnavailable, Runtime
+from service.runtime.session import ProviderUnavailable, RunObserver, Runtime
 
 log = logging.getLogger(__name__)
+
+InferenceObserver = Callable[["ModelVersion", float], None]
+"""Called with a version and the seconds one run of its model.onnx took (the app's metrics)."""
 
 
 class ModelVersion:
@@ -40,8 +44,6 @@ class ModelVersion:
         self.batcher: Batcher | None = None
         """Gathers concurrent infer calls into shared runs (None: off; service.runtime.batching)."""
         self._card: ModelCard | None = None
-        self.on_inference: Callable[[ModelVersion, float], None] | None = None
-        """Called with the seconds each session.run took (the app feeds its metrics)."""
         self.in_flight = 0
         """infer calls running on it: a version model control removed closes once it is 0."""
         self.holds_readiness = True
@@ -60,14 +62,33 @@ class ModelVersion:
         return self._card is not None
 
     @property
+    def loaded_card(self) -> ModelCard | None:
+        """The card when card.json could be read, else None (a version that failed early)."""
+        return self._card
+
+    def tensors(self) -> dict[str, list[dict[str, Any]]]:
+        """V2 `inputs` and `outputs` metadata: the graph's once loaded, else what the card
+        declares, else none (a version whose card could not be read)."""
+        if self.runtime is not None:
+            inputs = [info.metadata() for info in self.runtime.inputs]
+            outputs = [info.metadata() for info in self.runtime.outputs]
+        elif self._card is not None:
+            inputs = [spec.model_dump() for spec in self._card.inputs]
+            outputs = [spec.model_dump() for spec in self._card.outputs]
+        else:
+            inputs, outputs = [], []
+        return {"inputs": inputs, "outputs": outputs}
+
+    @property
     def provider(self) -> str | None:
         """The execution provider model.onnx really runs on (None until loaded)."""
         return self.runtime.provider if self.runtime else None
 
-    def load(self, settings: Settings) -> None:
-        """Read and verify the card, open and warm the sessions; record why when that fails."""
+    def load(self, settings: Settings, on_inference: InferenceObserver | None = None) -> None:
+        """Read and verify the card, open and warm the sessions; record why when that fails.
+        `on_inference` is called with the seconds each run of model.onnx takes (metrics)."""
         try:
-            self._load(settings)
+            self._load(settings, on_inference)
         except ProviderUnavailable:
             raise
         except Exception as exc:  # any failure of one model must leave the others serving
@@ -78,7 +99,7 @@ class ModelVersion:
         self.ready, self.reason = True, None
         log.info("model %s version %s ready on %s", self.name, self.version, self.provider)
 
-    def _load(self, settings: Settings) -> None:
+    def _load(self, settings: Settings, on_inference: InferenceObserver | None) -> None:
         self._card = card = read_card(self.path)
         if (card.name, card.version) != (self.name, self.version):
             raise ValueError(f"card says {card.name} version {card.version}, not its directory")
@@ -87,21 +108,25 @@ class ModelVersion:
             raise ValueError("; ".join(problems))
         if "model" not in card.files:
             raise ValueError("card names no model file")
-        self.runtime = _open(self.path / card.files["model"].path, settings)
+        on_run = None if on_inference is None else partial(on_inference, self)
+        self.runtime = _open(self.path / card.files["model"].path, settings, on_run)
         if "step" in card.files:
             self.step_runtime = _open(self.path / card.files["step"].path, settings)
-        self.batcher = dynamic_batcher(self.runtime, settings, self._observe_run)
+        self.batcher = dynamic_batcher(self.runtime, settings)
 
     async def infer(
         self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
     ) -> dict[str, np.ndarray]:
-        """Run model.onnx off the event loop (the dynamic batcher hooks in here)."""
-        runtime = self.require_runtime()
+        """Run model.onnx off the event loop, through the dynamic batcher when there is one.
+        Readiness is checked where the version is looked up (Registry.get_ready)."""
+        batcher, runtime = self.batcher, self.runtime
+        if runtime is None:  # unloaded since it was looked up
+            raise self._not_ready()
         self.in_flight += 1
         try:
-            if self.batcher is not None:
-                return await self.batcher.infer(feeds, outputs)
-            return await anyio.to_thread.run_sync(self._run_timed, runtime, feeds, outputs)
+            if batcher is not None:
+                return await batcher.infer(feeds, outputs)
+            return await anyio.to_thread.run_sync(runtime.run, feeds, outputs)
         finally:
             self.in_flight -= 1
 
@@ -110,35 +135,26 @@ class ModelVersion:
         self.ready, self.reason = False, "unloaded"
         self.runtime = self.step_runtime = self.batcher = None
 
-    def _observe_run(self, seconds: float) -> None:
-        if self.on_inference is not None:
-            self.on_inference(self, seconds)
-
-    def _run_timed(
-        self, runtime: Runtime, feeds: dict[str, np.ndarray], outputs: list[str] | None
-    ) -> dict[str, np.ndarray]:
-        start = time.perf_counter()
-        result = runtime.run(feeds, outputs)
-        if self.on_inference is not None:
-            self.on_inference(self, time.perf_counter() - start)
-        return result
-
     def require_runtime(self) -> Runtime:
         """The model.onnx runtime; raises ModelNotReady with the reason when there is none."""
         if not self.ready or self.runtime is None:
-            raise ModelNotReady(
-                f"model {self.name} version {self.version} is not ready: {self.reason}"
-            )
+            raise self._not_ready()
         return self.runtime
 
+    def _not_ready(self) -> ModelNotReady:
+        return ModelNotReady(
+            f"model {self.name} version {self.version} is not ready: {self.reason}"
+        )
 
-def _open(path: Path, settings: Settings) -> Runtime:
+
+def _open(path: Path, settings: Settings, on_run: RunObserver | None = None) -> Runtime:
     runtime = Runtime.load(
         path,
         providers=settings.providers,
         intra_op_threads=settings.intra_op_num_threads,
         inter_op_threads=settings.inter_op_num_threads,
         max_batch_size=settings.max_batch_size,
+        on_run=on_run,
     )
     runtime.warm_up()
     return runtime
@@ -152,13 +168,13 @@ class Registry:
         self._names = sorted({mv.name for mv in versions})
 
     @classmethod
-    def load(cls, settings: Settings) -> Registry:
+    def load(cls, settings: Settings, on_inference: InferenceObserver | None = None) -> Registry:
         """Discover, verify, open and warm every version; blocking (call it at start-up)."""
         versions = discover(settings.models_dir)
         if not versions:
             log.warning("no models found in %s", settings.models_dir)
         for mv in versions:
-            mv.load(settings)
+            mv.load(settings, on_inference)
         return cls(versions)
 
     def get(self, name: str, version: int | None = None) -> ModelVersion:
@@ -196,14 +212,8 @@ class Registry:
         """Every version, sorted by name then version."""
         return [self._versions[key] for key in sorted(self._versions)]
 
-    def names(self) -> list[str]:
-        return list(self._names)
-
     def __contains__(self, name: object) -> bool:
         return name in self._names
-
-    def all_ready(self) -> bool:
-        return all(mv.ready for mv in self._versions.values())
 
     def not_ready(self) -> list[ModelVersion]:
         """The versions that keep the server unready (see ModelVersion.holds_readiness)."""

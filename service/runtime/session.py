@@ -4,11 +4,18 @@ onnxruntime silently falls back to the CPU when a requested provider cannot star
 provider a session really runs on is read back from `session.get_providers()`, never assumed.
 It also does not always reject a wrongly shaped input (a broadcastable shape can run and
 return nonsense), so every feed is checked against the graph's declared inputs first.
+
+Each check lives here once: `check` (inputs), `select_outputs` (output names); `run` does
+both, `run_unchecked` neither (the batcher checked each request before it queued). Values
+are not scanned here: NaN and Inf are refused once, where a tensor is decoded
+(service.protocol.tensors). Every run is timed, in `run_unchecked`, for the metrics.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -17,13 +24,15 @@ import numpy as np
 import onnxruntime as ort
 
 from service.errors import BadRequest
-from service.protocol.tensors import ORT_TYPES, check_finite, datatype_of
+from service.protocol.tensors import ORT_TYPES, datatype_of
 
 log = logging.getLogger(__name__)
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 ProviderChoice = Literal["auto", "cpu", "cuda"]
+RunObserver = Callable[[float], None]
+"""Called with the seconds each session.run took."""
 
 
 class ProviderUnavailable(RuntimeError):
@@ -79,7 +88,13 @@ def _tensor_info(node: Any) -> TensorInfo:
 class Runtime:
     """An InferenceSession plus what the service needs to check and describe its tensors."""
 
-    def __init__(self, session: ort.InferenceSession, path: Path, max_batch_size: int) -> None:
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        path: Path,
+        max_batch_size: int,
+        on_run: RunObserver | None = None,
+    ) -> None:
         self.session = session
         self.path = path
         self.max_batch_size = max_batch_size
@@ -88,6 +103,7 @@ class Runtime:
         self.provider: str = session.get_providers()[0]
         self._inputs_by_name = {info.name: info for info in self.inputs}
         self._output_names = [info.name for info in self.outputs]
+        self.on_run = on_run
 
     @classmethod
     def load(
@@ -97,12 +113,13 @@ class Runtime:
         intra_op_threads: int = 1,
         inter_op_threads: int = 1,
         max_batch_size: int = 1024,
+        on_run: RunObserver | None = None,
     ) -> Runtime:
         """Open `path` on the chosen providers; strict cuda raises ProviderUnavailable."""
         wanted = requested_providers(providers)
         options = session_options(intra_op_threads, inter_op_threads)
         session = ort.InferenceSession(str(path), sess_options=options, providers=wanted)
-        runtime = cls(session, path, max_batch_size)
+        runtime = cls(session, path, max_batch_size, on_run)
         if providers == "cuda" and runtime.provider != CUDA:
             raise ProviderUnavailable(
                 f"NNSERVE_PROVIDERS=cuda but {path} runs on {runtime.provider}: onnxruntime "
@@ -124,24 +141,8 @@ class Runtime:
                 raise BadRequest(f"missing input {info.name!r}; the model takes {self._names()}")
             _check_tensor(info, feeds[info.name], self.max_batch_size)
 
-    def run(
-        self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
-    ) -> dict[str, np.ndarray]:
-        """Blocking: check the feeds, run the session, return the named outputs."""
-        self.check(feeds)
-        names = self._select_outputs(outputs)
-        values = self.session.run(names, feeds)
-        return dict(zip(names, values, strict=True))
-
-    def warm_up(self) -> None:
-        """One run on a batch of zeros, so the first real request pays no lazy initialisation."""
-        feeds = {
-            info.name: np.zeros([1 if dim < 0 else dim for dim in info.shape], dtype=info.dtype)
-            for info in self.inputs
-        }
-        self.session.run(None, feeds)
-
-    def _select_outputs(self, outputs: list[str] | None) -> list[str]:
+    def select_outputs(self, outputs: list[str] | None) -> list[str]:
+        """The outputs to fetch: those named (BadRequest for one the graph lacks), else all."""
         if outputs is None:
             return list(self._output_names)
         for name in outputs:
@@ -149,12 +150,37 @@ class Runtime:
                 raise BadRequest(f"unknown output {name!r}; the model has {self._output_names}")
         return list(outputs)
 
+    def run(
+        self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Blocking: check the feeds and outputs, run the session, return the named outputs."""
+        self.check(feeds)
+        names = self.select_outputs(outputs)
+        return dict(zip(names, self.run_unchecked(names, feeds), strict=True))
+
+    def run_unchecked(self, names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Blocking: one timed session.run of feeds and names already checked."""
+        start = time.perf_counter()
+        values: list[np.ndarray] = self.session.run(names, feeds)
+        if self.on_run is not None:
+            self.on_run(time.perf_counter() - start)
+        return values
+
+    def warm_up(self) -> dict[str, np.ndarray]:
+        """One untimed run on a batch of zeros, so the first real request pays no lazy
+        initialisation; returns what the graph answered."""
+        feeds = {
+            info.name: np.zeros([1 if dim < 0 else dim for dim in info.shape], dtype=info.dtype)
+            for info in self.inputs
+        }
+        return dict(zip(self._output_names, self.session.run(None, feeds), strict=True))
+
     def _names(self) -> list[str]:
         return [info.name for info in self.inputs]
 
 
 def _check_tensor(info: TensorInfo, array: np.ndarray, max_batch_size: int) -> None:
-    """Datatype, rank, fixed dimensions, batch size bounds and finiteness of one input."""
+    """Datatype, rank, fixed dimensions and batch size bounds of one input."""
     if array.dtype != info.dtype:
         raise BadRequest(
             f"input {info.name!r} has datatype {datatype_of(array.dtype)}, "
@@ -175,4 +201,3 @@ def _check_tensor(info: TensorInfo, array: np.ndarray, max_batch_size: int) -> N
                 f"input {info.name!r} has a batch of {array.shape[0]}, "
                 f"more than the limit of {max_batch_size}"
             )
-    check_finite(info.name, array)

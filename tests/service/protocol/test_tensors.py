@@ -239,10 +239,17 @@ def test_bad_binary_sizes() -> None:
     wrong = raw.replace(b'"binary_data_size":16', b'"binary_data_size":12')
     with pytest.raises(BadRequest, match="needs 16 bytes, binary_data_size is 12"):
         decode_infer_request(wrong[:-4], length)
-    nan = np.full((2, 2), np.nan, dtype=np.float32)
-    raw_nan, length_nan = binary_body({"x": nan})
-    decoded = decode_infer_request(raw_nan, length_nan)  # NaN is the runtime's to refuse
-    assert np.isnan(decoded.inputs["x"]).all()
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_binary_nan_and_inf_are_refused_where_they_are_decoded(value: float) -> None:
+    """The one finiteness scan of a tensor is its decoding (JSON or binary), not the run."""
+    raw, length = binary_body({"x": np.full((2, 2), value, dtype=np.float32)})
+    with pytest.raises(BadRequest) as caught:
+        decode_infer_request(raw, length)
+    assert caught.value.message == "input 'x' contains NaN or Inf (or a value beyond its datatype)"
+    ints = np.full((2, 2), 7, dtype=np.int32).tobytes()  # integers need no scan
+    assert array_from_bytes("x", "INT32", (2, 2), ints, 0, 16).sum() == 28
 
 
 def test_check_shape_accepts_scalars_and_rejects_booleans() -> None:
