@@ -95,8 +95,31 @@ class Settings(BaseSettings):
     2 cores, lingering did not pay (server CPU per request at c=8: 200 us at 1, 236 at 300,
     286 at 1500), hence 1: gather what queued, after one turn of the event loop."""
 
+    infer_queue_limit: int = Field(default=256, ge=1)
+    """Requests one model may have waiting for the dynamic batcher; past it a request is
+    answered 503 with Retry-After at once, so the admitted ones keep a bounded wait and the
+    event loop keeps answering health checks under a flood."""
+
+    batch_inline: bool = True
+    """Run a batch on the event loop itself when its measured run time is below a measured
+    thread hand-off (a one-image MLP: about 40 us against 60-120); bigger batches and slower
+    models still run in a worker thread, where they cannot stall the loop."""
+
+    body_read_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds to wait for the next part of a request body; a body that stops arriving is
+    answered 408 and its connection closed."""
+
+    max_connections: int = Field(default=2048, ge=1)
+    """Requests in flight per worker (an HTTP/1.1 connection carries one at a time, a stalled
+    upload included); past it new ones get 503 with Retry-After at once. Health checks and
+    /metrics are never refused."""
+
+    log_success_sample: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Fraction of successful inference requests (V2 infer, v1 predict, /predict) written to
+    the request log (0: none, 1: all); errors and every other request are always logged."""
+
     infer_fast_path: bool = True
-    """Answer POST /v2/models/.../infer through service.fastpath: the same handler, errors,
+    """Answer POST /v2/models/.../infer through service.asgi.fastpath: the same handler, errors,
     logs, metrics and body limit, without FastAPI's route walk and dependency solving."""
 
     grpc_port: int = Field(default=8001, ge=0, le=65535)

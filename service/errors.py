@@ -9,7 +9,9 @@
     ├── UnsupportedMediaType (415)   not an image / unknown content type
     ├── Unprocessable (422)          well-formed but unusable (v1 validation, blank image)
     └── Unavailable (503)
-        └── ModelNotReady            model failed to load or is warming up
+        ├── ModelNotReady            model failed to load or is warming up
+        ├── Overloaded               the model's infer queue is full (Retry-After: 1)
+        └── QueueTimeout             waited in the queue past its parameters.timeout
 
 Domain code never imports HTTP types: it raises these. The v1 API answers 422 where V2
 answers 400 for the same bad tensor; `with_status` re-raises with another code.
@@ -17,13 +19,16 @@ answers 400 for the same bad tensor; `with_status` re-raises with another code.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 
 class NNServeError(Exception):
     """Base of every error the service answers deliberately."""
 
     status_code = 500
+    headers: ClassVar[Mapping[str, str] | None] = None
+    """Extra response headers this error is answered with (Retry-After for Overloaded)."""
 
     def __init__(self, message: str, *, status_code: int | None = None, details: Any = None):
         super().__init__(message)
@@ -70,4 +75,13 @@ class Unavailable(NNServeError):
 
 
 class ModelNotReady(Unavailable):
+    pass
+
+
+class Overloaded(Unavailable):
+    # one batch queue drains in well under a second
+    headers: ClassVar[Mapping[str, str] | None] = {"retry-after": "1"}
+
+
+class QueueTimeout(Unavailable):
     pass

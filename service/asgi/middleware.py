@@ -6,6 +6,7 @@ request and the body streams through untouched.
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import time
 from typing import Any
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.asgi.limits import BodyReadTimeout, receive_within
 from service.asgi.responses import error_response
 from service.logs import request_id_var
 from service.metrics import Metrics
@@ -25,6 +27,8 @@ REQUEST_ID = "x-request-id"
 CLIENT_CLOSED = 499
 """Status logged (never sent) when the client disconnected before its body arrived (nginx's)."""
 _MAX_ID_LENGTH = 128
+SAMPLED = ("/infer", "/predict", ":predict")
+"""Route templates ending so are inference: their successes are logged only as sampled."""
 
 
 class BodyTooLarge(HTTPException):
@@ -41,9 +45,11 @@ class BodyLimitMiddleware:
     trusted: the count of bytes actually received is what is enforced.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, read_timeout_s: float | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout_s = read_timeout_s
+        """Seconds the next part of a body may take to arrive (408 past it); None: forever."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,10 +61,13 @@ class BodyLimitMiddleware:
             return
         received = 0
         started = False
+        timed = (
+            receive if self.read_timeout_s is None else receive_within(receive, self.read_timeout_s)
+        )
 
         async def counting_receive() -> Message:
             nonlocal received
-            message = await receive()
+            message = await timed()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
                 raise BodyTooLarge(self.max_bytes)
@@ -71,7 +80,11 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:  # raised where no exception handler could answer it
+        except BodyReadTimeout as error:  # raised where no exception handler could answer it
+            if started:
+                raise
+            await error_response(408, error.detail, headers=error.headers)(scope, receive, send)
+        except BodyTooLarge:
             if started:
                 raise
             await self._reject(scope, receive, send)
@@ -87,9 +100,11 @@ class RequestContextMiddleware:
     """Request id in and out, one JSON log line and the metrics per request, and a JSON 500
     for any exception nothing else answered (logged with its traceback, never sent)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, log_success_sample: float = 1.0) -> None:
         self.app = app
         self.metrics = metrics
+        self.log_success_sample = log_success_sample
+        """Fraction of successful inference requests logged; every other one always is."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,6 +142,8 @@ class RequestContextMiddleware:
     def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
         endpoint, model = _labels(scope)
         self.metrics.observe_request(endpoint, model, status, seconds)
+        if status < 400 and endpoint.endswith(SAMPLED) and not self._sampled():
+            return
         fields = {
             "request_id": request_id,
             "method": scope["method"],
@@ -137,6 +154,10 @@ class RequestContextMiddleware:
             "model": model,
         }
         log.info("request", extra={"fields": fields})
+
+    def _sampled(self) -> bool:
+        rate = self.log_success_sample
+        return rate >= 1.0 or (rate > 0.0 and random.random() < rate)
 
 
 def _request_id(scope: Scope) -> str:
