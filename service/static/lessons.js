@@ -62,6 +62,19 @@ register({
       "click to start there",
     zh: "服务模型给出的 f(p), 每次调用后的点 (绿色: 上一次的路径); 点击即从该处出发",
   },
+  "problem.softmax": { en: "mnist-softmax (ten digits, weights as pictures)",
+    zh: "mnist-softmax (十个数字, 权重画成图片)" },
+  "softmax.note": {
+    en: "Softmax regression on ten MNIST digits from the card, cross-entropy. Each class has " +
+      "one weight per pixel: its row of 784 weights is drawn as a 28x28 picture (red: the " +
+      "pixel's ink raises that digit's score, blue: lowers it). From zeros the pictures " +
+      "grow into rough templates of the digits.",
+    zh: "在模型卡中的十个 MNIST 数字上做 softmax 回归, 交叉熵损失函数. 每个类别对每个像素有一个" +
+      "权重: 它的 784 个权重画成一张 28x28 的图 (红: 该像素的笔迹提高这个数字的得分, 蓝: 降低). " +
+      "从零开始, 这些图慢慢长成数字的粗略模板.",
+  },
+  "softmax.caption": { en: "the ten weight rows as 28x28 pictures, one per digit",
+    zh: "十行权重画成 28x28 的图, 每个数字一张" },
   "minima.start": { en: "Start at p = {p}. Press Step or Run.", zh: "从 p = {p} 出发. 请按 走一步 或 运行." },
 });
 
@@ -279,4 +292,62 @@ const twoMinima = {
   },
 };
 
-export const LESSONS = [tinyMlp, polynomialFit, twoMinima];
+const PIXELS = 28;
+
+const mnistSoftmax = {
+  name: "mnist-softmax",
+  get note() {
+    return t("softmax.note");
+  },
+  defaults: { lr: 0.005, steps: 2, init: "zeros" },
+  weights: true,
+  async prepare(about) {
+    this.data = about.data;
+  },
+  body() {
+    return {};
+  },
+  draw(canvas, history) {
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    const last = history.at(-1);
+    if (!last) return;
+    const w = flat(last["linear.weight"]); // [10 * 784], row k is digit k
+    const scale = Math.max(1e-12, ...w.map(Math.abs));
+    const size = Math.floor(Math.min(canvas.width / 5, canvas.height / 2) - 16);
+    for (let k = 0; k < 10; k++) {
+      const picture = weightPicture(w.slice(k * PIXELS * PIXELS, (k + 1) * PIXELS * PIXELS), scale);
+      const x = 8 + (k % 5) * (size + 16);
+      const y = 24 + Math.floor(k / 5) * (size + 28);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(picture, x, y, size, size);
+      ctx.fillStyle = "#1d2330";
+      ctx.font = '13px system-ui, "DejaVu Sans", sans-serif';
+      ctx.fillText(String(k), x + size / 2 - 4, y - 6);
+    }
+  },
+  describe(params) {
+    return flat(params["linear.bias"]).map((b, k) => [`b${k}`, "", b]);
+  },
+  get caption() {
+    return t("softmax.caption");
+  },
+};
+
+// One weight row as a 28x28 picture: red for positive weights, blue for negative (drawing).
+function weightPicture(row, scale) {
+  const picture = document.createElement("canvas");
+  picture.width = PIXELS;
+  picture.height = PIXELS;
+  const image = picture.getContext("2d").createImageData(PIXELS, PIXELS);
+  row.forEach((v, i) => {
+    const a = Math.min(1, Math.abs(v) / scale);
+    const [r, g, b] = v >= 0 ? [255, 255 * (1 - a), 255 * (1 - a)] : [255 * (1 - a), 255 * (1 - a), 255];
+    image.data.set([r, g, b, 255], 4 * i);
+  });
+  picture.getContext("2d").putImageData(image, 0, 0);
+  return picture;
+}
+
+export const LESSONS = [tinyMlp, polynomialFit, twoMinima, mnistSoftmax];

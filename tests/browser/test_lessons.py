@@ -133,3 +133,20 @@ def test_lessons_speak_chinese(web: Web) -> None:
     assert "隐藏单元" in note.inner_text()
     page.select_option("#lang", "en")
     assert "hidden unit" in note.inner_text()
+
+
+def test_mnist_softmax_steps_on_the_cards_digits_and_draws_ten_weight_pictures(web: Web) -> None:
+    page = web.open("/")
+    choose(page, "mnist-softmax", lr="0.5", steps="1", init="zeros")
+    step_once(page)
+    assert shown(page, "#stat-loss") == pytest.approx(2.302585, rel=1e-5)  # ln 10 from zeros
+    page.fill("#steps", "20")
+    step_once(page)
+    assert shown(page, "#stat-loss") < 0.5
+    # Ten pictures: the pixel at the centre of digit 0's picture is coloured, not white.
+    pixel = page.evaluate(
+        "(() => { const c = document.getElementById('view');"
+        " return Array.from(c.getContext('2d').getImageData(50, 70, 1, 1).data); })()"
+    )
+    assert pixel[:3] != [255, 255, 255], "digit 0's weight picture is blank"
+    web.screenshot("web-lesson-mnist-softmax", "#descent")

@@ -88,6 +88,19 @@ def test_every_small_model_serves_its_data_set(client: TestClient, name: str) ->
     assert post(client, name, init="zeros", steps=2)["steps"] == 2
 
 
+def test_mnist_softmax_learns_from_the_ten_digits_in_its_card(client: TestClient) -> None:
+    data = client.get(url("mnist-softmax")).json()["data"]
+    assert data["y"] == [float(d) for d in range(10)] and len(data["x"][0]) == 784
+    answer = post(client, "mnist-softmax", init="zeros", steps=20, learning_rate=0.5)
+    assert answer["losses"][0] == pytest.approx(math.log(10), rel=1e-6)
+    assert answer["losses"][-1] < 0.5
+
+
+def test_mnist_mlp_has_no_data_set_and_still_needs_x(client: TestClient) -> None:
+    answer = client.post(url("mnist-mlp"), json={"steps": 1})
+    assert answer.status_code == 422 and "x is required" in answer.json()["error"]
+
+
 def test_tiny_mlp_from_zeros_keeps_its_hidden_units_identical(client: TestClient) -> None:
     last = walk(client, "tiny-mlp", 2, init="zeros", learning_rate=2.0, steps=500)[-1]
     w1 = np.array(last["parameters"]["hidden.weight"])  # [4, 2]
