@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 
 from service import dataplane
-from service.errors import NNServeError
+from service.errors import BadRequest, NNServeError
 from service.grpc import inference_pb2 as pb
 from service.grpc.codec import decode_infer, encode_infer
 from service.grpc.status import grpc_code
@@ -61,7 +62,7 @@ class Servicer:
             behaviour: Behaviour = getattr(self, _snake(method.name))
             handlers[method.name] = grpc.unary_unary_rpc_method_handler(
                 self.handler(method.name, behaviour),
-                request_deserializer=getattr(pb, method.input_type.name).FromString,
+                request_deserializer=_parser(getattr(pb, method.input_type.name)),
                 response_serializer=getattr(pb, method.output_type.name).SerializeToString,
             )
         return grpc.method_handlers_generic_handler(SERVICE, handlers)
@@ -73,6 +74,8 @@ class Servicer:
             token = request_id_var.set(_request_id(context))
             start, status = time.perf_counter(), CLIENT_CLOSED
             try:
+                if isinstance(request, Undecodable):
+                    raise BadRequest(f"the request is not a valid {method} message: {request}")
                 response = await behaviour(request)
                 status = 200
                 return response
@@ -187,6 +190,21 @@ def _request_id(context: grpc.aio.ServicerContext) -> str:
         if key == "x-request-id" and usable and value.isascii() and value.isprintable():
             return str(value)
     return secrets.token_hex(16)
+
+
+class Undecodable(str):
+    """What a request that is not a protobuf message parses to: the handler answers it
+    INVALID_ARGUMENT (a parser that raised would make grpcio answer UNKNOWN)."""
+
+
+def _parser(message: type[Message]) -> Callable[[bytes], Message | Undecodable]:
+    def parse(data: bytes) -> Message | Undecodable:
+        try:
+            return message.FromString(data)
+        except DecodeError as exc:
+            return Undecodable(exc)
+
+    return parse
 
 
 def _snake(method: str) -> str:

@@ -3,7 +3,8 @@
 A bad tensor (400, 415, 422) is INVALID_ARGUMENT, an unknown model or version (404)
 NOT_FOUND, a model that is not ready (503) UNAVAILABLE, anything past a size limit (413)
 RESOURCE_EXHAUSTED (grpcio itself answers that for a message over the size limit, before any
-handler runs), a conflict (409) FAILED_PRECONDITION; a bad input is never UNKNOWN or INTERNAL.
+handler runs), the repository calls while model control is off (403) FAILED_PRECONDITION; a
+bad input is never UNKNOWN or INTERNAL.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import grpc
 
 GRPC_CODES: dict[int, grpc.StatusCode] = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
+    403: grpc.StatusCode.FAILED_PRECONDITION,
     404: grpc.StatusCode.NOT_FOUND,
     405: grpc.StatusCode.UNIMPLEMENTED,
-    409: grpc.StatusCode.FAILED_PRECONDITION,
     413: grpc.StatusCode.RESOURCE_EXHAUSTED,
     415: grpc.StatusCode.INVALID_ARGUMENT,
     422: grpc.StatusCode.INVALID_ARGUMENT,
