@@ -23,7 +23,9 @@ CARD_FILE = "card.json"
 SCHEMA_VERSION = 1
 
 Datatype = Literal["FP32", "FP64", "INT64", "INT32", "UINT8", "BOOL"]
-Task = Literal["classification", "binary-classification", "regression", "function"]
+# "lesson": a calculus lesson (computation graph, derivative, activations): outputs to read, not
+# predictions; V2 infer serves it, /predict and v1 predict refuse it.
+Task = Literal["classification", "binary-classification", "regression", "function", "lesson"]
 
 
 class _Strict(BaseModel):
@@ -127,6 +129,7 @@ class ModelCard(_Strict):
     version: int = Field(ge=1)
     task: Task
     description: str
+    formula: str | None = None  # what the graph computes, in the notes' notation
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     preprocessing: Preprocessing

@@ -37,10 +37,18 @@ def predictions(card: ModelCard, outputs: dict[str, np.ndarray]) -> list[Any]:
     if card.task == "binary-classification":
         p = outputs[_probability_output(card)].reshape(-1)  # [N] P(class 1)
         return _classes(card, (p >= 0.5).astype(np.int64), np.stack([1 - p, p], axis=1))
+    if card.task == "lesson":  # every output is the lesson, not one prediction: name them all
+        rows = next(iter(outputs.values())).shape[0]
+        return [{name: _value(outputs[name][i]) for name in outputs} for i in range(rows)]
     values = outputs[card.outputs[0].name]  # [N, 1] or [N, k]
     # Arrays, not .tolist(): orjson writes float32 at its own precision (169.38277, not
     # 169.3827667236328).
     return list(values.reshape(-1) if values.shape[1] == 1 else values)
+
+
+def _value(row: np.ndarray) -> Any:
+    """One row of one output: a number for a [N, 1] output, else the row's values."""
+    return row[0] if row.shape == (1,) else row
 
 
 def _probability_output(card: ModelCard) -> str:
