@@ -32,7 +32,7 @@ from service.grpc.servicer import Servicer
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.routes import gradient_step, health, metrics, predict, repository, v1, v2, web
-from service.runtime.registry import ModelVersion, Registry
+from service.runtime.registry import InferenceObserver, ModelVersion, Registry
 from service.runtime.repository import ModelControl
 
 log = logging.getLogger(__name__)
@@ -95,24 +95,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app_metrics.set_models(len(registry.versions()), ready)
     app.state.registry = registry
     log.info("serving %d of %d model versions", ready, len(registry.versions()))
-    app.state.control = control = _model_control(registry, settings, app_metrics)
+    app.state.control = control = _model_control(registry, settings, app_metrics, observer)
     servicer = Servicer(registry, control, app_metrics, app.version)
     async with control.running(), grpc_serving(settings, servicer):
         yield
 
 
-def _model_control(registry: Registry, settings: Settings, app_metrics: Metrics) -> ModelControl:
+def _model_control(
+    registry: Registry, settings: Settings, app_metrics: Metrics, observer: InferenceObserver
+) -> ModelControl:
     """The repository API's controller: new versions feed the metrics, changes the gauges."""
-    observer = _inference_observer(app_metrics)
-
-    def prepare(mv: ModelVersion) -> None:
-        mv.on_inference = observer
 
     def changed() -> None:
         versions = registry.versions()
         app_metrics.set_models(len(versions), sum(mv.ready for mv in versions))
 
-    return ModelControl(registry, settings, prepare, changed)
+    return ModelControl(registry, settings, observer, changed)
 
 
 def _inference_observer(app_metrics: Metrics) -> Callable[[ModelVersion, float], None]:

@@ -26,7 +26,7 @@ from service.grpc.codec import decode_infer, encode_infer
 from service.grpc.status import grpc_code
 from service.logs import request_id_var
 from service.metrics import Metrics
-from service.runtime.registry import ModelVersion, Registry, parse_version
+from service.runtime.registry import Registry, parse_version
 from service.runtime.repository import ModelControl
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,9 @@ class Servicer:
             versions = [str(mv.version)]
         else:
             versions = [str(v.version) for v in self.registry.versions() if v.name == mv.name]
-        inputs, outputs = _tensors(mv)
+        tensors = {k: [TensorMetadata(**t) for t in v] for k, v in mv.tensors().items()}
         return pb.ModelMetadataResponse(
-            name=mv.name, versions=versions, platform=PLATFORM, inputs=inputs, outputs=outputs
+            name=mv.name, versions=versions, platform=PLATFORM, **tensors
         )
 
     async def model_infer(self, request: pb.ModelInferRequest) -> pb.ModelInferResponse:
@@ -168,19 +168,6 @@ class Servicer:
 
 
 TensorMetadata = pb.ModelMetadataResponse.TensorMetadata
-
-
-def _tensors(mv: ModelVersion) -> tuple[list[TensorMetadata], list[TensorMetadata]]:
-    """The graph's inputs and outputs once loaded, else the card's, else none (as REST)."""
-    if mv.runtime is not None:
-        inputs = [t.metadata() for t in mv.runtime.inputs]
-        outputs = [t.metadata() for t in mv.runtime.outputs]
-    elif mv.has_card:
-        inputs = [t.model_dump() for t in mv.card.inputs]
-        outputs = [t.model_dump() for t in mv.card.outputs]
-    else:
-        return [], []
-    return [TensorMetadata(**t) for t in inputs], [TensorMetadata(**t) for t in outputs]
 
 
 def _request_id(context: grpc.aio.ServicerContext) -> str:

@@ -31,7 +31,7 @@ import anyio.to_thread
 
 from service.config import Settings
 from service.errors import BadRequest, ModelControlOff, ModelNotFound
-from service.runtime.registry import ModelVersion, Registry, discover
+from service.runtime.registry import InferenceObserver, ModelVersion, Registry, discover
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +65,14 @@ class ModelControl:
         self,
         registry: Registry,
         settings: Settings,
-        prepare: Callable[[ModelVersion], None],
+        observer: InferenceObserver | None,
         on_change: Callable[[], None],
     ) -> None:
         self.registry = registry
         self.settings = settings
         self.mode: ControlMode = settings.model_control
-        self.prepare = prepare
-        """Called on each new version before it loads (the app hooks its metrics in)."""
+        self.observer = observer
+        """Handed to each version it loads: the seconds of each run (the app's metrics)."""
         self.on_change = on_change
         """Called after the registry changed (the app updates its gauges)."""
         self._lock = asyncio.Lock()
@@ -188,8 +188,7 @@ class ModelControl:
         return True
 
     async def _load_version(self, mv: ModelVersion) -> None:
-        self.prepare(mv)
-        await anyio.to_thread.run_sync(mv.load, self.settings)
+        await anyio.to_thread.run_sync(mv.load, self.settings, self.observer)
 
     def _changed(self, added: list[ModelVersion], removed: list[ModelVersion]) -> None:
         for mv in added:

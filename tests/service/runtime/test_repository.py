@@ -18,7 +18,7 @@ from tests.service.runtime.repository_edits import add_version, remove
 def control(repo: Path, mode: str = "poll") -> ModelControl:
     settings = Settings(models_dir=repo, model_control=mode, grpc_port=0)
     registry = Registry.load(settings)
-    return ModelControl(registry, settings, prepare=lambda mv: None, on_change=lambda: None)
+    return ModelControl(registry, settings, observer=None, on_change=lambda: None)
 
 
 def states(ctl: ModelControl) -> dict[tuple[str, str], str]:
