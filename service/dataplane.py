@@ -34,7 +34,7 @@ def ready_version(registry: Registry, name: str, version: str | None) -> ModelVe
 async def infer(mv: ModelVersion, request: InferRequest) -> dict[str, np.ndarray]:
     """Run a decoded request: the outputs it names, in its order, or every output."""
     wanted = [out.name for out in request.outputs] if request.outputs else None
-    return await mv.infer(request.inputs, wanted)
+    return await mv.infer(request.inputs, wanted, request.timeout_us)
 
 
 def binary_outputs(request: InferRequest, results: dict[str, np.ndarray]) -> dict[str, bool]:

@@ -43,6 +43,8 @@ class InferRequest:
     inputs: dict[str, np.ndarray]
     outputs: list[OutputRequest] | None
     binary_output: bool
+    timeout_us: int | None = None
+    """parameters.timeout: microseconds it may wait in the queue (Triton's meaning)."""
 
 
 def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
@@ -75,13 +77,27 @@ def decode_infer_request(body: bytes, header_length: str | None) -> InferRequest
     request_id = message.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise BadRequest("id must be a string")
-    binary_output = _flag(_parameters(message, "request"), "binary_data_output", False)
+    parameters = _parameters(message, "request")
+    binary_output = _flag(parameters, "binary_data_output", False)
     return InferRequest(
         id=request_id,
         inputs=inputs,
         outputs=_decode_outputs(message.get("outputs"), binary_output),
         binary_output=binary_output,
+        timeout_us=_timeout(parameters),
     )
+
+
+def _timeout(parameters: dict[str, Any]) -> int | None:
+    """parameters.timeout: a positive whole number of microseconds, or absent."""
+    value = parameters.get("timeout")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise BadRequest(
+            f"parameters.timeout must be a positive integer (microseconds), not {value!r}"
+        )
+    return value
 
 
 def encode_infer_response(

@@ -112,20 +112,24 @@ class ModelVersion:
         self.runtime = _open(self.path / card.files["model"].path, settings, on_run)
         if "step" in card.files:
             self.step_runtime = _open(self.path / card.files["step"].path, settings)
-        self.batcher = dynamic_batcher(self.runtime, settings)
+        self.batcher = dynamic_batcher(self.runtime, settings, self.name)
 
     async def infer(
-        self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None
+        self,
+        feeds: dict[str, np.ndarray],
+        outputs: list[str] | None = None,
+        timeout_us: int | None = None,
     ) -> dict[str, np.ndarray]:
-        """Run model.onnx off the event loop, through the dynamic batcher when there is one.
-        Readiness is checked where the version is looked up (Registry.get_ready)."""
+        """Run model.onnx, through the dynamic batcher when there is one (its bounded queue
+        and `timeout_us`, the longest the request may wait there). Readiness is checked where
+        the version is looked up (Registry.get_ready)."""
         batcher, runtime = self.batcher, self.runtime
         if runtime is None:  # unloaded since it was looked up
             raise self._not_ready()
         self.in_flight += 1
         try:
             if batcher is not None:
-                return await batcher.infer(feeds, outputs)
+                return await batcher.infer(feeds, outputs, timeout_us)
             return await anyio.to_thread.run_sync(runtime.run, feeds, outputs)
         finally:
             self.in_flight -= 1

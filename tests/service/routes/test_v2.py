@@ -225,3 +225,18 @@ def test_each_version_serves_its_own_graph(tiny_repo: Path) -> None:
             np.testing.assert_allclose(result["outputs"][0]["data"], want[version][0], rtol=1e-6)
         assert tiny.get("/v2/models/tiny-softmax").json()["versions"] == ["1", "2"]
         assert tiny.get("/v2/models/tiny-softmax/versions/1").json()["versions"] == ["1"]
+
+
+@pytest.mark.parametrize("timeout", [0, -5, 1.5, "100", True])
+def test_a_timeout_that_is_not_a_positive_integer_is_400(client: TestClient, timeout: Any) -> None:
+    body = infer_json(pixels(1), parameters={"timeout": timeout})
+    answer = client.post("/v2/models/mnist-mlp/infer", json=body)
+    assert answer.status_code == 400
+    assert "parameters.timeout must be a positive integer" in answer.json()["error"]
+
+
+def test_a_generous_timeout_is_served(client: TestClient) -> None:
+    body = infer_json(pixels(2), parameters={"timeout": 10_000_000})
+    answer = client.post("/v2/models/mnist-mlp/infer", json=body)
+    assert answer.status_code == 200
+    assert answer.json()["outputs"][0]["shape"][0] == 2

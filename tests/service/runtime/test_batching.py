@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from service.errors import BadRequest
+from service.errors import BadRequest, Overloaded, QueueTimeout
 from service.runtime.batching import Batcher, batch_rows, batchable
+from service.runtime.clock import RunClock
 from service.runtime.session import Runtime
 
 Tensors = dict[str, np.ndarray]
@@ -173,3 +174,55 @@ def test_inputs_that_disagree_on_the_batch_size_are_refused() -> None:
     feeds = {"a": np.zeros((2, 1), np.float32), "b": np.zeros((3, 1), np.float32)}
     with pytest.raises(BadRequest, match="disagree"):
         batch_rows(feeds)
+
+
+def test_past_the_queue_limit_a_request_is_refused_at_once(runtime: Runtime) -> None:
+    batcher = Batcher(runtime, max_size=1, max_wait_us=500, queue_limit=2)
+    xs = [images(1, seed=i) for i in range(4)]
+    results = gather(*(batcher.infer({"input": x}) for x in xs))
+    # the first runs at once, two wait (the limit), the fourth is shed without running
+    refused = results.pop()
+    assert isinstance(refused, Overloaded) and refused.status_code == 503
+    assert refused.headers == {"retry-after": "1"}
+    assert "2 requests queued" in refused.message
+    for x, got in zip(xs, results, strict=False):
+        assert_same(got, expect(runtime, x))
+    assert (batcher.runs, batcher.queue.shed) == (3, 1)
+
+
+def test_a_request_queued_past_its_timeout_is_answered_not_run(runtime: Runtime) -> None:
+    batcher = Batcher(runtime, max_size=1, max_wait_us=500)
+    big, small = images(1024, seed=5), images(1, seed=6)
+    first, late, patient = gather(
+        batcher.infer({"input": big}),  # runs for a millisecond or more
+        batcher.infer({"input": small}, timeout_us=1),  # waits behind it: too long
+        batcher.infer({"input": small}),  # no timeout: waits as long as it takes
+    )
+    assert_same(first, expect(runtime, big))
+    assert isinstance(late, QueueTimeout) and late.status_code == 503
+    assert "parameters.timeout of 1 us" in late.message
+    assert_same(patient, expect(runtime, small))
+    assert (batcher.runs, batcher.queue.expired) == (2, 1)
+
+
+def test_with_a_clock_a_measured_fast_batch_runs_on_the_loop(runtime: Runtime) -> None:
+    batcher = Batcher(runtime, max_size=64, max_wait_us=1, clock=RunClock(hand_off=1.0))
+    xs = [images(1, seed=i) for i in range(5)]
+    first = gather(*(batcher.infer({"input": x}) for x in xs))  # one loop turn: one run
+    assert (batcher.runs, batcher.inline_runs, batcher.largest) == (1, 0, 5)  # not yet timed
+    again = gather(*(batcher.infer({"input": x}) for x in xs))
+    assert (batcher.runs, batcher.inline_runs) == (2, 1)  # timed now: below the hand-off
+    for x, got, got_again in zip(xs, first, again, strict=True):
+        assert_same(got, expect(runtime, x))
+        assert_same(got_again, expect(runtime, x))
+
+
+def test_with_a_clock_a_batch_slower_than_the_hand_off_stays_in_the_thread(
+    runtime: Runtime,
+) -> None:
+    batcher = Batcher(runtime, max_size=64, max_wait_us=1, clock=RunClock(hand_off=1e-9))
+    x = images(2, seed=7)
+    for _ in range(3):
+        (got,) = gather(batcher.infer({"input": x}))
+        assert_same(got, expect(runtime, x))
+    assert (batcher.runs, batcher.inline_runs) == (3, 0)
