@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from service.asgi.fastpath import InferFastPath
 from service.asgi.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.asgi.responses import error_response
+from service.asgi.responses import domain_error_response, error_response
 from service.config import Settings
 from service.errors import NNServeError
 from service.grpc.server import grpc_serving
@@ -64,10 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    if settings.infer_fast_path:
-        app.add_middleware(InferFastPath)  # innermost: limits, logs and metrics still apply
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     add_error_handlers(app)
     app.include_router(health.router)
     app.include_router(v2.router)
@@ -77,6 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(gradient_step.router)
     app.include_router(metrics.router)
     app.include_router(web.router)
+    if settings.infer_fast_path:  # innermost: limits, logs and metrics still apply
+        app.add_middleware(InferFastPath, routes=v2.infer_routes(app.routes))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app
 
 
@@ -127,9 +127,9 @@ def add_error_handlers(app: FastAPI) -> None:
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
-    """The one handler for every NNServeError: its status code and its message."""
+    """The one handler for every NNServeError (the fast path answers them alike)."""
     assert isinstance(exc, NNServeError)
-    return error_response(exc.status_code, exc.message, exc.details)
+    return domain_error_response(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -32,10 +32,12 @@ SAMPLED = ("/infer", "/predict", ":predict")
 
 
 class BodyTooLarge(HTTPException):
-    """Raised from `receive` once the body passes the limit; the app answers it as a 413."""
+    """Raised from `receive` once the body passes the limit; the app answers it as a 413, and
+    the connection is closed (the rest of the body will not be read), on every path."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body is larger than the limit of {limit} bytes")
+        message = f"request body is larger than the limit of {limit} bytes"
+        super().__init__(413, message, headers={"connection": "close"})
 
 
 class BodyLimitMiddleware:
@@ -91,9 +93,7 @@ class BodyLimitMiddleware:
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = BodyTooLarge(self.max_bytes)
-        await error_response(413, error.detail, headers={"connection": "close"})(
-            scope, receive, send
-        )
+        await error_response(413, error.detail, headers=error.headers)(scope, receive, send)
 
 
 class RequestContextMiddleware:

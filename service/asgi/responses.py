@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 from fastapi.responses import Response
 
+from service.errors import NNServeError
+
 JSON = "application/json"
 
 
@@ -17,6 +19,12 @@ def json_response(
     """Serialize with orjson; numpy arrays become lists without a Python loop."""
     body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
     return Response(body, status_code=status_code, headers=headers, media_type=JSON)
+
+
+def domain_error_response(exc: NNServeError) -> Response:
+    """The answer to a domain error, wherever it is caught: its status, message, details
+    and headers (the app's exception handler and the infer fast path both call this)."""
+    return error_response(exc.status_code, exc.message, exc.details, exc.headers)
 
 
 def error_response(

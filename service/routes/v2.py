@@ -6,10 +6,13 @@ by service.protocol.v2 in service.dataplane: no pydantic ever walks the tensor d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from service import dataplane
 from service.asgi.responses import json_response
@@ -70,6 +73,11 @@ async def infer_version(
 ) -> Response:
     """Run one version of the model."""
     return await dataplane.infer_http(request, dataplane.ready_version(registry, name, version))
+
+
+def infer_routes(routes: Sequence[BaseRoute]) -> list[APIRoute]:
+    """The app's V2 infer routes, which the fast path (service.asgi.fastpath) matches with."""
+    return [r for r in routes if isinstance(r, APIRoute) and r.endpoint in (infer, infer_version)]
 
 
 def _ready(mv: ModelVersion) -> Response:
