@@ -96,7 +96,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.registry = registry
     log.info("serving %d of %d model versions", ready, len(registry.versions()))
     app.state.control = control = _model_control(registry, settings, app_metrics, observer)
-    servicer = Servicer(registry, control, app_metrics, app.version)
+    servicer = Servicer(registry, control, app_metrics, app.version, settings.log_success_sample)
     async with control.running(), grpc_serving(settings, servicer):
         yield
 

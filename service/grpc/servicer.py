@@ -10,6 +10,7 @@ unexpected exception is logged with its traceback and answered INTERNAL "interna
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,8 @@ class Servicer:
     control: ModelControl
     metrics: Metrics
     version: str
+    log_success_sample: float = 1.0
+    """Fraction of successful ModelInfer calls logged (NNSERVE_LOG_SUCCESS_SAMPLE, as REST)."""
 
     @property
     def extensions(self) -> list[str]:
@@ -97,6 +100,8 @@ class Servicer:
         model = name if isinstance(name, str) and name in self.registry else "-"
         endpoint = f"grpc:{method}"
         self.metrics.observe_request(endpoint, model, status, seconds)
+        if status < 400 and method == "ModelInfer" and random.random() >= self.log_success_sample:
+            return
         fields = {
             "request_id": request_id_var.get(),
             "method": "gRPC",

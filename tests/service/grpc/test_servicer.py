@@ -27,14 +27,17 @@ Client = Callable[[str, Any, Any], Awaitable[Any]]
 
 
 def serve(
-    repo: Path, mode: str, check: Callable[[Client, grpc.aio.Channel], Awaitable[None]]
+    repo: Path,
+    mode: str,
+    check: Callable[[Client, grpc.aio.Channel], Awaitable[None]],
+    log_success_sample: float = 1.0,
 ) -> None:
     settings = Settings(models_dir=repo, grpc_port=free_port(), model_control=mode)
     registry = Registry.load(settings)
     control = ModelControl(registry, settings, None, lambda: None)
 
     async def run() -> None:
-        servicer = Servicer(registry, control, Metrics(), "test")
+        servicer = Servicer(registry, control, Metrics(), "test", log_success_sample)
         async with (
             grpc_serving(settings, servicer),
             grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}") as channel,
@@ -139,3 +142,25 @@ def test_repository_calls(tiny_repo: Path) -> None:
         assert list(server.extensions) == ["model_repository"]
 
     serve(tiny_repo, "explicit", check)
+
+
+def test_successful_infers_are_logged_only_as_sampled(
+    tiny_repo: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def check(call: Client, channel: grpc.aio.Channel) -> None:
+        request = pb.ModelInferRequest(model_name="tiny-linear")
+        tensor = request.inputs.add(name="input", datatype="FP32", shape=[1, 1])
+        tensor.contents.fp32_contents.append(1.0)
+        await call("ModelInfer", request, pb.ModelInferResponse)
+        request.model_name = "nope"
+        await code_of(call("ModelInfer", request, pb.ModelInferResponse))
+        await call("ServerLive", pb.ServerLiveRequest(), pb.ServerLiveResponse)
+
+    caplog.set_level("INFO", logger="service.grpc.servicer")
+    serve(tiny_repo, "none", check, log_success_sample=0.0)
+    logged = [
+        (r.fields["path"].rsplit("/", 1)[1], r.fields["status"])  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.getMessage() == "request"
+    ]
+    assert logged == [("ModelInfer", 404), ("ServerLive", 200)]
