@@ -5,6 +5,7 @@ repository calls, health, and the status code of each failure."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from service.app import create_app
 from service.config import Settings
 from service.grpc import inference_pb2 as pb
 from service.grpc.server import grpc_serving
@@ -164,3 +167,15 @@ def test_successful_infers_are_logged_only_as_sampled(
         if r.getMessage() == "request"
     ]
     assert logged == [("ModelInfer", 404), ("ServerLive", 200)]
+
+
+def test_a_grpc_port_in_use_stops_the_start(tiny_repo: Path) -> None:
+    """Bound without SO_REUSEPORT by someone else: the lifespan fails, as uvicorn's own bind."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = create_app(Settings(models_dir=tiny_repo, grpc_port=port))
+        refused = pytest.raises(RuntimeError, match=f"cannot listen for gRPC on 127.0.0.1:{port}")
+        with refused, TestClient(app):
+            pass
