@@ -22,6 +22,19 @@ MAX_TOP_LEVEL_MODULES = 10
 PURE = ("service.images", "service.protocol", "service.descent")
 """Packages that import nothing from the web framework (docs/architecture.md)."""
 WEB = ("fastapi", "starlette")
+LAYERS = [
+    {"__init__", "errors", "config", "cards", "logs", "metrics"},
+    {"protocol", "images"},
+    {"runtime"},
+    {"descent", "dataplane"},
+    {"asgi", "grpc"},
+    {"routes"},
+    {"app"},
+    {"cli"},
+    {"__main__"},
+]
+"""service/'s packages and top-level modules, bottom up: each imports only from layers below it
+(docs/architecture.md draws this). training/ imports only service.cards, the model card."""
 
 
 def module_name(path: Path) -> str:
@@ -170,6 +183,31 @@ def test_no_module_uses_another_modules_underscore_names() -> None:
 def test_service_top_level_stays_small() -> None:
     top = sorted(p.name for p in (ROOT / "service").glob("*.py"))
     assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+
+
+def part(module: str) -> str:
+    """service.runtime.registry -> "runtime"; service.app -> "app"; training.x -> "training"."""
+    pieces = [*module.split("."), "__init__"]
+    return pieces[1] if pieces[0] == "service" else pieces[0]
+
+
+def layer(module: str) -> int:
+    return next(i for i, names in enumerate(LAYERS) if part(module) in names)
+
+
+def test_each_layer_imports_only_from_below() -> None:
+    upward = [
+        f"{source} imports {target}"
+        for source, targets in graph().items()
+        for target in targets
+        if part(source) != part(target)
+        and (
+            target.startswith("training.")
+            or (source.startswith("training.") and target != "service.cards")
+            or (source.startswith("service.") and layer(target) >= layer(source))
+        )
+    ]
+    assert upward == []
 
 
 def test_pure_packages_import_no_web_framework() -> None:
