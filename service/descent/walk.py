@@ -36,6 +36,10 @@ GRADIENT_TOL = 1e-5
 class StepRequest(BaseModel):
     """POST /v1/models/{name}/gradient-step's body.
 
+    x and y: the data; omit both to learn from the card's data set (validation part
+    included). validation_x and validation_y: a held-out batch of your own beside x and y.
+    probe: rows at which the answer reports the model's predictions (final parameters).
+    degree: the polynomial degree, for a step graph that has one (polynomial-fit: 1..9).
     Strict: `"steps": true` or `"learning_rate": "0.1"` is a 422, not quietly coerced.
     """
 
