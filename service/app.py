@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from service.asgi.fastpath import InferFastPath
+from service.asgi.limits import ConnectionCap
 from service.asgi.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.asgi.responses import domain_error_response, error_response
 from service.config import Settings
@@ -74,9 +75,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(web.router)
     if settings.infer_fast_path:  # innermost: limits, logs and metrics still apply
-        app.add_middleware(InferFastPath, routes=v2.infer_routes(app.routes))
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+        # v2.router's own routes: app.routes holds FastAPI's _IncludedRouter wrappers
+        app.add_middleware(InferFastPath, routes=v2.infer_routes(v2.router.routes))
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_upload_bytes,
+        read_timeout_s=settings.body_read_timeout_s,
+    )
+    app.add_middleware(ConnectionCap, limit=settings.max_connections)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        log_success_sample=settings.log_success_sample,
+    )
     return app
 
 

@@ -72,3 +72,38 @@ def test_client_leaving_mid_body_is_logged_not_crashed(
     (gone,) = [line for line in lines if line.get("request_id") == "gone-1"]
     assert gone["status"] == 499
     assert not [line for line in lines if "exception" in line]
+
+
+def test_successful_infer_is_sampled_and_errors_always_logged(
+    start_server: ServerFactory, tmp_path: Path
+) -> None:
+    """By default (NNSERVE_LOG_SUCCESS_SAMPLE=0) a successful infer writes no request line;
+    a failed one does, with its id; other endpoints are always logged."""
+    url = start_server()
+    body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 2], "data": [1, 2]}]}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        ok = http.post("/v2/models/logistic-regression/infer", json=body)
+        bad = http.post("/v2/models/logistic-regression/infer", json={"inputs": []})
+        http.get("/v2/health/live")
+    assert (ok.status_code, bad.status_code) == (200, 400)
+    requests = [
+        line for line in settled_log(tmp_path, "/v2/health/live") if line["message"] == "request"
+    ]
+    ids = {line["request_id"] for line in requests}
+    assert ok.headers["x-request-id"] not in ids
+    assert bad.headers["x-request-id"] in ids
+
+
+def test_every_success_is_logged_at_sample_rate_one(
+    start_server: ServerFactory, tmp_path: Path
+) -> None:
+    url = start_server(NNSERVE_LOG_SUCCESS_SAMPLE="1")
+    body = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 2], "data": [1, 2]}]}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        ok = [http.post("/v2/models/logistic-regression/infer", json=body) for _ in range(3)]
+        http.get("/v2/health/live")
+    requests = [
+        line for line in settled_log(tmp_path, "/v2/health/live") if line["message"] == "request"
+    ]
+    ids = {line["request_id"] for line in requests}
+    assert all(answer.headers["x-request-id"] in ids for answer in ok)

@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.asgi.fastpath import InferFastPath
 from service.config import Settings
 
 INFER = "/v2/models/mnist-mlp/infer"
@@ -150,3 +152,17 @@ def test_batching_off_runs_each_request_alone(models_dir: Path) -> None:
         assert client.app.state.registry.get("mnist-mlp").batcher is None  # type: ignore[attr-defined]
         _, path, body, headers = REQUESTS["json"]
         assert client.post(path, content=body, headers=headers).status_code == 200
+
+
+def test_the_fast_path_holds_both_infer_routes(models_dir: Path) -> None:
+    """It matches with the app's infer routes: none would mean every request silently takes
+    the router (same answers, twice the CPU)."""
+    app = create_app(Settings(models_dir=models_dir))
+    layer: Any = app.build_middleware_stack()
+    while layer is not None and not isinstance(layer, InferFastPath):
+        layer = getattr(layer, "app", None)
+    assert layer is not None
+    assert sorted(r.path for r in layer.routes) == [
+        "/v2/models/{name}/infer",
+        "/v2/models/{name}/versions/{version}/infer",
+    ]
