@@ -30,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "scripts" / "samples" / "digit-7-photo.jpg"
 EXPECTED_DIGIT = 7
+READY_TIMEOUT = 180.0
+"""Seconds nnserve may take to load and warm every model (about 3 s here)."""
 
 
 def step(what: str, command: list[str], timeout: float) -> None:
@@ -128,7 +130,7 @@ def serve_and_predict(venv: Path, cwd: Path, log: Path, timeout: float) -> dict[
         server = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, server, timeout)
+        wait_ready(url, server, min(timeout, READY_TIMEOUT))
         return predict(url)
     finally:
         server.send_signal(signal.SIGTERM)
