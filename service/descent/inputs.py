@@ -82,9 +82,10 @@ def check_scalars(learning_rate: float, steps: int, l2: float, limits: Limits) -
         raise Unprocessable(f"l2 must be a number >= 0, got {l2}")
 
 
-def check_work(steps: int, batch: Batch, specs: list[TensorSpec], limits: Limits) -> None:
-    """steps x rows x parameters, the request's cost, must stay under the limit."""
-    rows = 1 if batch.x is None else batch.x.shape[0]
+def check_work(steps: int, batches: list[Batch], specs: list[TensorSpec], limits: Limits) -> None:
+    """steps x rows x parameters, the request's cost, must stay under the limit; rows count
+    every batch each step runs on (the training batch and a validation batch)."""
+    rows = max(1, sum(0 if batch.x is None else batch.x.shape[0] for batch in batches))
     work = steps * rows * sum(math.prod(p.shape) for p in specs)
     if work > limits.max_work:
         raise Unprocessable(

@@ -127,7 +127,8 @@ def prepare(
     fields = DataFields(request.x, request.y, request.validation_x, request.validation_y,
                         request.probe)  # fmt: skip
     data = choose_data(fields, spec, card, limits)
-    check_work(request.steps, data.train, spec.parameters, limits)
+    batches = [data.train] if data.validation is None else [data.train, data.validation]
+    check_work(request.steps, batches, spec.parameters, limits)
     feeds = scalars(request, spec, card)
     start = starting_parameters(
         request.parameters, request.init, request.seed, spec, card, version_dir

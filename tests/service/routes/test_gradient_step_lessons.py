@@ -194,3 +194,15 @@ def test_bad_lesson_requests_are_422(
                          headers={"content-type": "application/json"})  # fmt: skip
     assert answer.status_code == 422, answer.text
     assert says in answer.json()["error"]
+
+
+def test_the_work_limit_counts_the_validation_rows(models_dir: Path) -> None:
+    """polynomial-fit: 10 parameters, 11 training and 10 validation rows; 100 steps cost
+    100 x 21 x 10 = 21,000 with the card's validation part, 11,000 without."""
+    settings = Settings(models_dir=models_dir, max_gradient_work=15_000)
+    with TestClient(create_app(settings)) as small:
+        data = small.get(url("polynomial-fit")).json()["data"]
+        refused = small.post(url("polynomial-fit"), json={"steps": 100})
+        own = small.post(url("polynomial-fit"), json={"steps": 100, "x": data["x"], "y": data["y"]})
+    assert refused.status_code == 422 and "21 x 10 = 21000" in refused.json()["error"]
+    assert own.status_code == 200, own.text
