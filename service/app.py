@@ -62,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # nnserve exports Prometheus metrics and JSON logs itself; FastAPI's own OpenTelemetry
+        # hooks otherwise look the tracer up in os.environ on every request (9% of a loaded
+        # worker's samples, py-spy, V2 binary at c=1000)
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
