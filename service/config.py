@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=25_000_000, ge=1)
     """Largest decoded image, in pixels (413 above it: decompression bombs)."""
 
+    max_digits: int = Field(default=12, ge=1)
+    """Most digits POST /predict reads in one number (422 above it)."""
+
     max_batch_size: int = Field(default=1024, ge=1)
     """Largest batch accepted by the inference endpoints."""
 

@@ -1,10 +1,16 @@
-"""POST /predict: a photo or drawing of one handwritten digit in, the digit out.
+"""POST /predict: a photo or drawing of a handwritten number (or one digit) in, the number out.
 
 The image comes as multipart/form-data field `file` (an HTML form, `curl -F file=@digit.png`)
-or as the raw body with an image/* (or application/octet-stream) content type. Decoding and
-the MNIST-style preprocessing (service.images.digits) run in a worker thread; the model is any
-classifier whose card says preprocessing kind "mnist". With `?debug=true` the answer adds
-`image`: the 28x28 digit the model saw, rows of 0-255 integers, white ink on black.
+or as the raw body with an image/* (or application/octet-stream) content type. Decoding,
+finding the digits and the MNIST-style preprocessing (service.images.number) run in a worker
+thread; all the digits then go to the model in one batch. The model is any classifier whose
+card says preprocessing kind "mnist".
+
+The answer: `number` (the digits left to right) and `digits` (per digit: `digit`,
+`probabilities`, `box` [x, y, width, height] in the upload's pixels), beside `digit` and
+`probabilities` of the leftmost digit (a single digit's answer, as before numbers were read).
+With `?debug=true` each digit adds `image`, the 28x28 image the model saw (rows of 0-255
+integers, white ink on black), and so does the answer (the leftmost digit's).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio.to_thread
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
@@ -19,7 +26,8 @@ from starlette.datastructures import UploadFile
 from service.asgi.responses import json_response
 from service.cards import ModelCard
 from service.errors import Unprocessable, UnsupportedMediaType
-from service.images.digits import read_digit, to_tensor
+from service.images.digits import to_tensor
+from service.images.number import FoundDigit, read_number
 from service.protocol.v1 import predictions
 from service.routes import openapi
 from service.routes.deps import RegistryDep, SettingsDep
@@ -40,28 +48,39 @@ async def predict(
     registry: RegistryDep,
     settings: SettingsDep,
     model: Annotated[str | None, Query(description=MODEL_HELP, examples=["mnist-softmax"])] = None,
-    debug: Annotated[bool, Query(description="Add the 28x28 image the model saw.")] = False,
+    debug: Annotated[bool, Query(description="Add each 28x28 image the model saw.")] = False,
 ) -> Response:
-    """Recognize the handwritten digit in an uploaded image."""
+    """Read the handwritten number (or digit) in an uploaded image."""
     mv = image_model(registry, model or settings.default_model)
     data = await upload_bytes(request)
-    digit = await anyio.to_thread.run_sync(read_digit, data, settings.max_image_pixels)
+    found = await anyio.to_thread.run_sync(
+        read_number, data, settings.max_image_pixels, settings.max_digits
+    )
     norm = mv.card.preprocessing
-    outputs = await mv.infer({mv.card.inputs[0].name: to_tensor(digit, norm.mean[0], norm.std[0])})
-    return json_response(answer(mv, outputs, digit if debug else None))
+    batch = np.concatenate([to_tensor(d.image, norm.mean[0], norm.std[0]) for d in found])
+    outputs = await mv.infer({mv.card.inputs[0].name: batch})  # [n, 784]: one run
+    return json_response(answer(mv, outputs, found, debug))
 
 
-def answer(mv: ModelVersion, outputs: dict[str, Any], image: Any = None) -> dict[str, Any]:
-    """The response body: the digit, the class probabilities, and the image when asked."""
-    best = predictions(mv.card, outputs)[0]
+def answer(
+    mv: ModelVersion, outputs: dict[str, Any], found: list[FoundDigit], debug: bool = False
+) -> dict[str, Any]:
+    """The response body: the number, each digit with its box, the leftmost digit's fields."""
+    digits = [
+        {"digit": p["class"], "probabilities": p["probabilities"], "box": list(d.box)}
+        | ({"image": d.image} if debug else {})
+        for p, d in zip(predictions(mv.card, outputs), found, strict=True)
+    ]
     body = {
         "model": mv.name,
         "version": mv.version,
-        "digit": best["class"],
-        "probabilities": best["probabilities"],
+        "digit": digits[0]["digit"],
+        "probabilities": digits[0]["probabilities"],
         "provider": mv.provider,
+        "number": "".join(str(d["digit"]) for d in digits),
+        "digits": digits,
     }
-    return body if image is None else {**body, "image": image}
+    return body | ({"image": found[0].image} if debug else {})
 
 
 def image_model(registry: Registry, name: str) -> ModelVersion:

@@ -1,7 +1,7 @@
 """The product claim: photo-like uploads of handwritten digits are read correctly.
 
 1,000 uploads generated from the MNIST test set (tests/service/photolike.py) go through
-POST /predict with mnist-mlp: at least 97% must be right. The same bytes resized naively to
+POST /predict with mnist-mlp: at least 99.5% must be right. The same bytes resized naively to
 28x28 and fed to the same model score far lower: that gap is what the preprocessing is for.
 Run with -s to see both figures.
 """
@@ -60,12 +60,12 @@ def test_photo_like_uploads_are_read_correctly(client: TestClient, uploads: list
         else:
             headers = {"content-type": upload.content_type}
             response = client.post(f"/predict?model={MODEL}", content=upload.data, headers=headers)
-        assert response.status_code == 200, response.json()
-        right.append(response.json()["digit"] == upload.label)
+        # A digit refused (422: not found) is a digit not read: it counts against the figure.
+        right.append(response.status_code == 200 and response.json()["digit"] == upload.label)
     accuracy = float(np.mean(right))
     print(f"\nPOST /predict, {MODEL}, {N} photo-like uploads: {accuracy:.1%} correct")
     print(f"  by style: {accuracy_by_style(uploads, right)}")
-    assert accuracy >= 0.97
+    assert accuracy >= 0.995
 
 
 def naive_input(data: bytes) -> np.ndarray:

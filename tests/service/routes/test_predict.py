@@ -14,7 +14,8 @@ from PIL import Image
 
 from service.app import create_app
 from service.config import Settings
-from service.images.digits import read_digit, to_tensor
+from service.images.digits import to_tensor
+from service.images.number import read_number
 from tests.service.images.synthetic import encode, png_header_only, seven_png
 
 LIMIT = Settings().max_upload_bytes
@@ -41,7 +42,17 @@ def test_multipart_upload_is_recognized(client: TestClient) -> None:
     response = client.post("/predict", files=multipart(SEVEN))
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"model", "version", "digit", "probabilities", "provider"}
+    assert set(body) == {
+        "model",
+        "version",
+        "digit",
+        "probabilities",
+        "provider",
+        "number",
+        "digits",
+    }
+    assert body["number"] == "7" and len(body["digits"]) == 1
+    assert body["digits"][0]["probabilities"] == body["probabilities"]
     assert (body["model"], body["version"], body["digit"]) == ("mnist-mlp", 1, 7)
     assert body["provider"] == "CPUExecutionProvider"
     assert len(body["probabilities"]) == 10
@@ -70,7 +81,7 @@ def test_probabilities_are_the_models_on_the_preprocessed_digit(
     session = ort.InferenceSession(
         str(models_dir / model / "1" / "model.onnx"), providers=["CPUExecutionProvider"]
     )
-    x = to_tensor(read_digit(SEVEN, Settings().max_image_pixels), 0.1307, 0.3081)
+    x = to_tensor(read_number(SEVEN, Settings().max_image_pixels, 12)[0].image, 0.1307, 0.3081)
     (expected,) = session.run(["probabilities"], {"input": x})
     assert body["model"] == model
     np.testing.assert_allclose(body["probabilities"], expected[0], rtol=1e-5, atol=1e-7)
@@ -82,7 +93,9 @@ def test_debug_adds_the_28x28_image_the_model_saw(client: TestClient) -> None:
     image = np.array(body["image"])
     assert image.shape == (28, 28)
     assert image.dtype.kind == "i" and image.min() == 0 and image.max() == 255
-    np.testing.assert_array_equal(image, read_digit(SEVEN, Settings().max_image_pixels))
+    np.testing.assert_array_equal(
+        image, read_number(SEVEN, Settings().max_image_pixels, 12)[0].image
+    )
     assert "image" not in client.post("/predict?debug=false", content=SEVEN, headers=PNG).json()
 
 

@@ -1,0 +1,107 @@
+"""find_digits on drawn stroke masks: separate digits, a digit's detached pieces, clutter left
+out, touching digits split at their neck, and shapes that are not a number refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from service.errors import Unprocessable
+from service.images.boxes import Box
+from service.images.segment import NOT_DIGITS, find_digits
+
+PEN = 10
+
+
+def canvas(width: int = 500, height: int = 200) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    image = Image.new("L", (width, height), 0)
+    return image, ImageDraw.Draw(image)
+
+
+def strokes(image: Image.Image) -> np.ndarray:
+    return np.asarray(image) > 127
+
+
+def zero(draw: ImageDraw.ImageDraw, left: int, top: int = 40, width: int = 70) -> None:
+    draw.ellipse([left, top, left + width, top + 120], outline=255, width=PEN)
+
+
+def one(draw: ImageDraw.ImageDraw, x: int, top: int = 40) -> None:
+    draw.line([(x, top), (x, top + 120)], fill=255, width=PEN)
+
+
+def five(draw: ImageDraw.ImageDraw, left: int, gap: int = 12) -> None:
+    """A 5 whose top bar (its cap) is drawn apart from the body, as many people write it."""
+    draw.line([(left + 15, 40), (left + 80, 40)], fill=255, width=PEN)  # the cap
+    draw.line([(left + 10, 40 + gap), (left + 10, 95)], fill=255, width=PEN)
+    draw.arc([left, 80, left + 80, 160], start=-150, end=150, fill=255, width=PEN)
+
+
+def lefts(boxes: list[Box]) -> list[int]:
+    return [b.left for b in boxes]
+
+
+def test_separate_digits_come_left_to_right_with_their_boxes() -> None:
+    image, draw = canvas()
+    one(draw, 300)
+    zero(draw, 100)
+    digits = find_digits(strokes(image))
+    assert [(b.left, b.top, b.right, b.bottom) for b in (d.box for d in digits)] == [
+        (100, 40, 171, 161),
+        (296, 40, 306, 161),
+    ]
+    # Each mask holds the digit's own strokes and nothing else.
+    assert all(d.mask.shape == (d.box.height, d.box.width) and d.mask.any() for d in digits)
+
+
+def test_a_five_with_its_cap_apart_is_one_digit() -> None:
+    image, draw = canvas()
+    five(draw, 60)
+    zero(draw, 250)
+    digits = find_digits(strokes(image))
+    assert len(digits) == 2
+    assert digits[0].box.top <= 40 - PEN // 2 + 1 and digits[0].pieces == 2
+
+
+def test_specks_lines_and_paper_edges_are_left_out() -> None:
+    image, draw = canvas(600, 260)
+    zero(draw, 150)
+    one(draw, 330)
+    draw.rectangle([0, 0, 14, 259], fill=255)  # the table past the paper's left edge
+    draw.line([(90, 185), (520, 185)], fill=255, width=4)  # an underline
+    draw.ellipse([480, 20, 486, 26], fill=255)  # a speck of dust
+    digits = find_digits(strokes(image))
+    assert lefts([d.box for d in digits]) == [150, 326]
+
+
+def test_touching_digits_are_split_at_their_neck() -> None:
+    image, draw = canvas()
+    zero(draw, 100, width=85)
+    zero(draw, 210, width=85)
+    draw.line([(180, 100), (215, 100)], fill=255, width=PEN)  # the pen ran on: one shape
+    mask = strokes(image)
+    digits = find_digits(mask)
+    assert len(digits) == 2
+    first, second = (d.box for d in digits)
+    assert first.right <= second.left + 1 and first.width > 60 and second.width > 60
+
+
+def test_a_face_is_not_a_number() -> None:
+    image, draw = canvas(300, 300)
+    draw.ellipse([30, 30, 270, 270], outline=255, width=PEN)
+    draw.ellipse([90, 100, 115, 125], fill=255)
+    draw.ellipse([185, 100, 210, 125], fill=255)
+    draw.arc([90, 130, 210, 220], start=20, end=160, fill=255, width=PEN)
+    with pytest.raises(Unprocessable, match="do not look like digits"):
+        find_digits(strokes(image))
+
+
+def test_shapes_not_on_one_line_are_not_a_number() -> None:
+    image, draw = canvas(500, 500)
+    zero(draw, 50, top=20)
+    zero(draw, 200, top=190)
+    zero(draw, 350, top=360)
+    with pytest.raises(Unprocessable) as error:
+        find_digits(strokes(image))
+    assert error.value.args[0] == NOT_DIGITS
