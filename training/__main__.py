@@ -11,8 +11,8 @@ import sys
 
 COMMANDS = {
     "fit": ("training.fit", "train models, export them to ONNX, write cards into models/"),
-    "export-steps": ("training.step_export", "export step.onnx gradient-step graphs"),
-    "plot-descent": ("training.descent", "run step graphs in onnxruntime and plot the descent"),
+    "export-steps": ("training.export_steps", "export step.onnx gradient-step graphs"),
+    "plot-descent": ("training.plot_descent", "plot each descent, run in onnxruntime"),
     "card-data": ("training.card_data", "write each small model's data set into its card"),
 }
 

@@ -1,47 +1,49 @@
-"""The five models nnserve trains: their contract I/O, data, and default hyper-parameters.
+"""Every model nnserve serves, in one place: what it is, how it is made, its step, its picture.
 
-`prepare(spec, data_dir)` builds a model and its train/test tensors; models whose graph
-standardizes its input take the statistics from the training data here.
+Each entry carries `step(card)`, the hand-written gradient-step module for its card (in
+training/backprop/, exported to step.onnx by training.step_export), and may carry `plot`, its
+plot-descent picture (`plot(version_dir, fig)`). A trained entry (ModelSpec: `python -m
+training fit`) carries its contract tensors, data and default hyper-parameters; an untrained
+one (FunctionSpec, e.g. the quadratic bowl) carries `write(version_dir)`, which writes its
+model.onnx and card.json. `CATALOG` holds both; the names are public API.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import torch
-from torch import nn
+from matplotlib.figure import Figure
 
-from service.cards import Preprocessing, Task, TensorSpec
-from training import data, models
+from service.cards import ModelCard, Task, TensorSpec
+from training import descent, prepare
 from training.augment import AffineConfig
-from training.backprop.polynomial import MAX_DEGREE
-from training.data import Split
-from training.lessons import polynomial_fit, tiny_mlp
-from training.train import Tensors, TrainConfig
+from training.backprop.polynomial import PolynomialFitStep
+from training.backprop.sigmoid_mlp import TinyMLPStep
+from training.backprop.steps import (
+    LogisticStep,
+    MLPStep,
+    QuadraticBowlStep,
+    RegressionStep,
+    SoftmaxStep,
+    StepGraph,
+)
+from training.backprop.two_minima import TwoMinimaStep
+from training.bowl import write_bowl
+from training.lessons import plots as lessons
+from training.lessons.two_minima import write_two_minima
+from training.prepare import Prepared
+from training.step_export import StepBuilder, StepExportError
+from training.train import TrainConfig
 
+Plot = Callable[[Path, Figure], None]
 DIGITS = [str(d) for d in range(10)]
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A freshly initialised model with its data, ready for `train.fit`."""
-
-    model: nn.Module
-    model_config: dict[str, Any]
-    train: Tensors
-    test: Tensors
-    preprocessing: Preprocessing
-    data_sha256: dict[str, str]
-
-
-@dataclass(frozen=True)
 class ModelSpec:
-    """One public model: name, contract tensors and how to train it."""
+    """A trained model: name, contract tensors, how to train it, its step graph and picture."""
 
     name: str
     task: Task
@@ -51,111 +53,40 @@ class ModelSpec:
     labels: list[str]
     defaults: TrainConfig
     prepare: Callable[[Path], Prepared]
+    step: StepBuilder
+    plot: Plot | None = None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """An untrained entry (a function, a lesson's graph): written whole, never fitted; with a
+    step graph when gradient descent runs on it."""
+
+    name: str
+    write: Callable[[Path], None]  # model.onnx + card.json into a version directory
+    step: StepBuilder | None = None
+    plot: Plot | None = None
 
 
 def _spec(name: str, shape: int) -> TensorSpec:
     return TensorSpec(name=name, shape=[-1, shape])
 
 
-@functools.lru_cache(maxsize=2)
-def mnist_tensors(data_dir: Path) -> tuple[Tensors, Tensors]:
-    """Train and test splits, normalized and flattened: float32 [N, 784], int64 labels [N]."""
-    return _mnist_split(data_dir, train=True), _mnist_split(data_dir, train=False)
+def regression_step(card: ModelCard) -> StepGraph:
+    """Least squares on the card's standardized powers of x (degree = number of means)."""
+    return RegressionStep(card.preprocessing.mean, card.preprocessing.std)
 
 
-def _mnist_split(data_dir: Path, train: bool) -> Tensors:
-    images, labels = data.load_mnist(data_dir, train)  # [N, 28, 28] uint8, [N] uint8
-    x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32))  # [N, 784]
-    x = (x / 255.0 - data.MNIST_MEAN) / data.MNIST_STD
-    return Tensors(x, torch.from_numpy(labels.astype(np.int64)))
-
-
-def _mnist_prepared(model: nn.Module, config: dict[str, Any], data_dir: Path) -> Prepared:
-    train, test = mnist_tensors(data_dir)
-    prep = Preprocessing(kind="mnist", mean=[data.MNIST_MEAN], std=[data.MNIST_STD])
-    checksums = {**data.mnist_checksums(True), **data.mnist_checksums(False)}
-    return Prepared(model, config, train, test, prep, checksums)
-
-
-def prepare_mlp(data_dir: Path) -> Prepared:
-    config = models.MlpConfig()
-    return _mnist_prepared(models.MnistMlp(config), asdict(config), data_dir)
-
-
-def prepare_softmax(data_dir: Path) -> Prepared:
-    config = models.SoftmaxConfig()
-    return _mnist_prepared(models.SoftmaxRegression(config), asdict(config), data_dir)
-
-
-def _tensors(x: np.ndarray, y: np.ndarray) -> Tensors:
-    return Tensors(torch.from_numpy(x), torch.from_numpy(y))
-
-
-def prepare_logistic(_: Path) -> Prepared:
-    split = data.gaussian_blobs()
-    config = models.LogisticConfig()
-    train, test = _tensors(split.x_train, split.y_train), _tensors(split.x_test, split.y_test)
-    prep = Preprocessing(kind="none")
-    model = models.LogisticRegression(config)
-    return Prepared(model, asdict(config), train, test, prep, {"blobs": split.sha256()})
-
-
-def prepare_linear(_: Path) -> Prepared:
-    split = data.height_weight()
-    mean, std = float(split.x_train.mean()), float(split.x_train.std())
-    config = models.LinearConfig(mean=mean, std=std)
-    train, test = _tensors(split.x_train, split.y_train), _tensors(split.x_test, split.y_test)
-    prep = Preprocessing(kind="standardize", mean=[mean], std=[std], in_graph=True)
-    model = models.LinearRegression(config)
-    return Prepared(model, asdict(config), train, test, prep, {"height-weight": split.sha256()})
-
-
-def prepare_polynomial(_: Path, degree: int = 3) -> Prepared:
-    split = data.noisy_cubic()
-    x = torch.from_numpy(split.x_train)  # [N, 1]
-    features = models.polynomial_features(x.double(), degree)  # [N, degree]
-    mean = tuple(float(m) for m in features.mean(dim=0))
-    std = tuple(float(s) for s in features.std(dim=0, correction=0))
-    config = models.PolynomialConfig(degree=degree, mean=mean, std=std)
-    train, test = _tensors(split.x_train, split.y_train), _tensors(split.x_test, split.y_test)
-    prep = Preprocessing(
-        kind="standardize", mean=list(mean), std=list(std), degree=degree, in_graph=True
-    )
-    model = models.PolynomialRegression(config)
-    return Prepared(model, asdict(config), train, test, prep, {"noisy-cubic": split.sha256()})
-
-
-def prepare_tiny_mlp(_: Path) -> Prepared:
-    data = tiny_mlp.xor_clusters()
-    config = tiny_mlp.TinyMlpConfig()
-    train, test = (
-        _tensors(data.x_train, data.y_train),
-        _tensors(data.x_validation, data.y_validation),
-    )
-    model = tiny_mlp.TinyMlp(config)
-    digest = Split(data.x_train, data.y_train, data.x_validation, data.y_validation).sha256()
-    return Prepared(model, asdict(config), train, test, Preprocessing(kind="none"), {"xor": digest})
-
-
-def prepare_polynomial_fit(_: Path) -> Prepared:
-    data = polynomial_fit.noisy_curve()
-    config = polynomial_fit.PolynomialFitConfig()
-    train, test = (
-        _tensors(data.x_train, data.y_train),
-        _tensors(data.x_validation, data.y_validation),
-    )
-    prep = Preprocessing(kind="legendre", mean=[config.centre], std=[config.half_width],
-                         degree=MAX_DEGREE, in_graph=True)  # fmt: skip
-    digest = Split(data.x_train, data.y_train, data.x_validation, data.y_validation).sha256()
-    model = polynomial_fit.PolynomialFit(config)
-    return Prepared(model, asdict(config), train, test, prep, {"noisy-curve": digest})
+def polynomial_fit_step(card: ModelCard) -> StepGraph:
+    """Legendre features of (x - centre) / half-width, the card's mean[0] and std[0]."""
+    return PolynomialFitStep(card.preprocessing.mean[0], card.preprocessing.std[0])
 
 
 MNIST_IN = [_spec("input", 784)]
 CLASS_OUT = [_spec("logits", 10), _spec("probabilities", 10)]
 REGRESSION_OUT = [_spec("prediction", 1)]
 
-SPECS = {
+SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec(
@@ -174,7 +105,8 @@ SPECS = {
                 one_cycle=True,
                 augment=AffineConfig(),
             ),
-            prepare_mlp,
+            prepare.prepare_mlp,
+            step=lambda _: MLPStep(),
         ),
         ModelSpec(
             "mnist-softmax",
@@ -184,7 +116,8 @@ SPECS = {
             CLASS_OUT,
             DIGITS,
             TrainConfig(epochs=5, batch_size=128, lr=2e-3, one_cycle=True),
-            prepare_softmax,
+            prepare.prepare_softmax,
+            step=lambda _: SoftmaxStep(),
         ),
         ModelSpec(
             "logistic-regression",
@@ -195,7 +128,9 @@ SPECS = {
             [_spec("logit", 1), _spec("probability", 1)],
             ["0", "1"],
             TrainConfig(epochs=500, batch_size=1000, lr=1.0, optimizer="sgd"),
-            prepare_logistic,
+            prepare.prepare_logistic,
+            step=lambda _: LogisticStep(),
+            plot=descent.plot_logistic,
         ),
         ModelSpec(
             "linear-regression",
@@ -206,7 +141,9 @@ SPECS = {
             REGRESSION_OUT,
             [],
             TrainConfig(epochs=200, batch_size=8, lr=0.25, optimizer="sgd"),
-            prepare_linear,
+            prepare.prepare_linear,
+            step=regression_step,
+            plot=descent.plot_linear,
         ),
         ModelSpec(
             "polynomial-regression",
@@ -217,7 +154,8 @@ SPECS = {
             REGRESSION_OUT,
             [],
             TrainConfig(epochs=1000, batch_size=1000, lr=0.25, optimizer="sgd"),
-            prepare_polynomial,
+            prepare.prepare_polynomial,
+            step=regression_step,
         ),
         ModelSpec(
             "tiny-mlp",
@@ -228,7 +166,9 @@ SPECS = {
             [_spec("logit", 1), _spec("probability", 1)],
             ["0", "1"],
             TrainConfig(epochs=1500, batch_size=120, lr=0.05, optimizer="adamw"),
-            prepare_tiny_mlp,
+            prepare.prepare_tiny_mlp,
+            step=lambda _: TinyMLPStep(),
+            plot=lessons.plot_tiny_mlp,
         ),
         ModelSpec(
             "polynomial-fit",
@@ -239,7 +179,33 @@ SPECS = {
             REGRESSION_OUT,
             [],
             TrainConfig(epochs=3000, batch_size=11, lr=0.05, optimizer="sgd"),
-            prepare_polynomial_fit,
+            prepare.prepare_polynomial_fit,
+            step=polynomial_fit_step,
+            plot=lessons.plot_polynomial_fit,
         ),
     )
 }
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {
+    spec.name: spec
+    for spec in (
+        FunctionSpec(
+            "quadratic-bowl", write_bowl, lambda _: QuadraticBowlStep(), descent.plot_bowl
+        ),
+        FunctionSpec(
+            "two-minima", write_two_minima, lambda _: TwoMinimaStep(), lessons.plot_two_minima
+        ),
+    )
+}
+
+CATALOG: dict[str, ModelSpec | FunctionSpec] = {**SPECS, **FUNCTIONS}
+STEPPED = sorted(name for name, spec in CATALOG.items() if spec.step is not None)
+
+
+def step_graph(card: ModelCard) -> StepGraph:
+    """The step module for a card's model, found by the card's name."""
+    build = CATALOG[card.name].step if card.name in CATALOG else None
+    if build is None:
+        raise StepExportError(f"no step graph for model {card.name!r}")
+    return build(card)

@@ -1,7 +1,7 @@
 """Pictures of gradient descent, every step computed by onnxruntime from a model's step.onnx.
 
-    python -m training plot-descent quadratic-bowl|linear-regression|logistic-regression|all
-        [--models-dir models] [--out docs/img/descent-<name>.png]
+Each `plot_<model>(version_dir, fig)` is its catalog entry's `plot` (drawn by
+`python -m training plot-descent`, training.plot_descent).
 
 quadratic-bowl: the descent path over the contours of f from the bowl's start (-4, 4), one
 path per learning rate: too small (crawls), good (converges), too large (past 2/13.708 ~ 0.146
@@ -13,8 +13,6 @@ Each picture has a second panel with the loss per step.
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +23,7 @@ from matplotlib.figure import Figure
 from service.cards import ModelCard, read_card
 from training.bowl import bowl_value
 from training.data import gaussian_blobs, height_weight
-from training.lessons import plots as lessons
-from training.step_export import read_initializers
+from training.export import cpu_session, read_initializers
 
 Params = dict[str, np.ndarray]
 
@@ -44,8 +41,7 @@ class StepSession:
         card = read_card(version_dir)
         if card.step is None:
             raise SystemExit(f"{version_dir} has no step graph: run export-steps first")
-        path = str(version_dir / card.files["step"].path)
-        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        session = cpu_session(version_dir / card.files["step"].path)
         return cls(card, session, card.step.updated_outputs)
 
     def walk(
@@ -67,7 +63,8 @@ def zeros(card: ModelCard) -> Params:
     return {p.name: np.zeros(p.shape, np.float32) for p in card.parameters}
 
 
-def plot_bowl(graph: StepSession, version_dir: Path, fig: Figure) -> None:
+def plot_bowl(version_dir: Path, fig: Figure) -> None:
+    graph = StepSession.open(version_dir)
     picture, losses_ax = fig.subplots(1, 2, width_ratios=[1.3, 1])
     start = read_initializers(version_dir / graph.card.files["model"].path)["point"]
     xs, ys = np.meshgrid(np.linspace(-6, 4, 300), np.linspace(-1.5, 7, 300))
@@ -92,7 +89,8 @@ def plot_bowl(graph: StepSession, version_dir: Path, fig: Figure) -> None:
     losses_ax.legend(fontsize=8)
 
 
-def plot_linear(graph: StepSession, version_dir: Path, fig: Figure) -> None:
+def plot_linear(version_dir: Path, fig: Figure) -> None:
+    graph = StepSession.open(version_dir)
     picture, losses_ax = fig.subplots(1, 2, width_ratios=[1.3, 1])
     data = height_weight()
     x, y = data.x_train, data.y_train
@@ -115,7 +113,8 @@ def plot_linear(graph: StepSession, version_dir: Path, fig: Figure) -> None:
     losses_ax.set(xlabel="step", ylabel="mean squared error (log)", title="loss per step")
 
 
-def plot_logistic(graph: StepSession, version_dir: Path, fig: Figure) -> None:
+def plot_logistic(version_dir: Path, fig: Figure) -> None:
+    graph = StepSession.open(version_dir)
     picture, losses_ax = fig.subplots(1, 2, width_ratios=[1.3, 1])
     data = gaussian_blobs()
     x, y = data.x_train, data.y_train
@@ -140,42 +139,3 @@ def plot_logistic(graph: StepSession, version_dir: Path, fig: Figure) -> None:
     picture.legend(loc="lower right", fontsize=7)
     losses_ax.plot(losses, color="black")
     losses_ax.set(xlabel="step", ylabel="binary cross-entropy", title="loss per step")
-
-
-PLOTS: dict[str, Callable[[StepSession, Path, Figure], None]] = {
-    "quadratic-bowl": plot_bowl,
-    "linear-regression": plot_linear,
-    "logistic-regression": plot_logistic,
-    "tiny-mlp": lambda graph, version_dir, fig: lessons.plot_tiny_mlp(version_dir, fig),
-    "polynomial-fit": lambda graph, version_dir, fig: lessons.plot_polynomial_fit(version_dir, fig),
-    "two-minima": lambda graph, version_dir, fig: lessons.plot_two_minima(version_dir, fig),
-}
-
-
-def plot_descent(name: str, models_dir: Path, out: Path) -> Path:
-    """Run `name`'s step graph and save the picture to `out`."""
-    version_dir = models_dir / name / "1"
-    fig = Figure(figsize=(12, 5.2), layout="constrained")
-    PLOTS[name](StepSession.open(version_dir), version_dir, fig)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m training plot-descent",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("name", choices=[*PLOTS, "all"])
-    parser.add_argument("--models-dir", type=Path, default=Path("models"), help="(%(default)s)")
-    parser.add_argument("--out", type=Path, help="PNG path (default docs/img/descent-<name>.png)")
-    args = parser.parse_args(argv)
-    names = list(PLOTS) if args.name == "all" else [args.name]
-    if args.out is not None and len(names) > 1:
-        parser.error("--out names one file: give one model, not all")
-    for name in names:
-        out = args.out or Path("docs/img") / f"descent-{name}.png"
-        print(f"{name}: wrote {plot_descent(name, args.models_dir, out)}")
-    return 0

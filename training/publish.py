@@ -1,7 +1,8 @@
-"""Publish a trained model into the repository: model.onnx, curve.png, card.json, step.onnx.
+"""Publish a catalog entry into the repository: model.onnx, curve.png, card.json, step.onnx.
 
 Layout (Triton-like): <out>/<name>/1/. The card is written last among our files, after the
 export passed its parity check, so a card never describes a file that failed verification.
+A trained entry is published after `fit`; an untrained one is written whole by its `write`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from torch import nn
 
 from service.cards import ModelCard, TensorSpec, TrainingInfo, file_entry, write_card
 from training.card_data import card_data
-from training.catalog import ModelSpec, Prepared
+from training.catalog import FunctionSpec, ModelSpec
 from training.export import check_parity, export_onnx
 from training.plots import plot_curve
+from training.prepare import Prepared
 from training.step_export import add_step_graph
 from training.train import History, TrainConfig
 
@@ -68,8 +70,18 @@ def publish(
         training=training_info(prepared, history, config, run),
     )
     write_card(version_dir, card)
-    add_step_graph(version_dir)
+    add_step_graph(version_dir, spec.step)
     return card
+
+
+def publish_function(spec: FunctionSpec, out_dir: Path) -> Path:
+    """An untrained entry: model.onnx and card.json by its `write`, then its step graph."""
+    version_dir = out_dir / spec.name / str(VERSION)
+    version_dir.mkdir(parents=True, exist_ok=True)
+    spec.write(version_dir)
+    if spec.step is not None:
+        add_step_graph(version_dir, spec.step)
+    return version_dir
 
 
 def parameter_specs(model: nn.Module) -> list[TensorSpec]:

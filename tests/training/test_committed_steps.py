@@ -10,15 +10,11 @@ import onnxruntime as ort
 import pytest
 
 from service.cards import read_card, verify_files
-from training.step_export import (
-    STEP_KINDS,
-    build_step,
-    step_spec,
-    trained_parameters,
-)
+from training.catalog import STEPPED, step_graph
+from training.step_export import step_spec, trained_parameters
 from training.step_parity import check_step, example_feeds
 
-NAMES = sorted(STEP_KINDS)
+NAMES = STEPPED
 
 
 def session(path: Path) -> ort.InferenceSession:
@@ -31,7 +27,7 @@ def test_committed_step_graph_is_recorded_and_matches_torch(models_dir: Path, na
     card = read_card(version_dir)
     assert verify_files(version_dir, card) == []
     assert "step" in card.files, f"{name}: no step.onnx; run python -m training export-steps"
-    step = build_step(card)
+    step = step_graph(card)
     assert card.step == step_spec(step, card)
     feeds = example_feeds(card, trained_parameters(version_dir, card), m=16, seed=5)
     assert check_step(step, version_dir / card.files["step"].path, feeds) <= 1e-4

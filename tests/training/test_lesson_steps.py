@@ -19,8 +19,8 @@ from torch import Tensor
 
 from training.backprop.polynomial import PolynomialFitStep, legendre_features
 from training.backprop.sigmoid_mlp import TinyMLPStep
+from training.backprop.steps import StepGraph
 from training.backprop.two_minima import TwoMinimaStep, two_minima_value
-from training.steps import StepGraph
 
 M = 9
 LR = 0.05

@@ -27,16 +27,12 @@ from service.cards import (
     verify_files,
     write_card,
 )
-from training.bowl import bowl_value, write_bowl
-from training.step_export import (
-    StepExportError,
-    add_step_graph,
-    build_step,
-    main,
-    trained_parameters,
-)
+from training import catalog
+from training.backprop.steps import QuadraticBowlStep, StepGraph
+from training.bowl import bowl_value
+from training.publish import publish_function
+from training.step_export import StepExportError, add_step_graph, trained_parameters
 from training.step_parity import example_feeds, run_torch
-from training.steps import QuadraticBowlStep, StepGraph
 
 WEIGHT_KG = np.array([48, 57, 50, 54, 64, 61, 43, 59], dtype=np.float32)
 HEIGHT_CM = np.array([165, 165, 157, 170, 175, 165, 155, 170], dtype=np.float32)
@@ -144,12 +140,12 @@ def walk(step_graph: ort.InferenceSession, feeds: dict[str, np.ndarray], steps: 
 @pytest.mark.parametrize("name", sorted(KINDS))
 def test_exported_step_graph_matches_torch_and_is_recorded(tmp_path: Path, name: str) -> None:
     version_dir = stand_in_version(tmp_path, name)
-    path = add_step_graph(version_dir)
+    path = add_step_graph(version_dir, catalog.step_graph)
     card = read_card(version_dir)
     assert verify_files(version_dir, card) == []
     assert card.files["step"].path == "step.onnx" and card.step is not None
     assert card.step.parameters == card.parameters
-    step = build_step(card)
+    step = catalog.step_graph(card)
     graph = session(path)
     assert [i.name for i in graph.get_inputs()] == step.input_names()
     assert [o.name for o in graph.get_outputs()] == step.output_names()
@@ -178,11 +174,11 @@ def autograd_gradients(step: StepGraph, feeds: dict[str, np.ndarray]) -> dict[st
 def test_onnx_gradients_equal_autograd(tmp_path: Path, name: str) -> None:
     """The exported graph's gradients against autograd directly (float32, rtol 1e-4)."""
     version_dir = stand_in_version(tmp_path, name, seed=9)
-    graph = session(add_step_graph(version_dir))
+    graph = session(add_step_graph(version_dir, catalog.step_graph))
     card = read_card(version_dir)
     feeds = example_feeds(card, trained_parameters(version_dir, card), m=6, seed=9)
     got = dict(zip([o.name for o in graph.get_outputs()], graph.run(None, feeds), strict=True))
-    for output, want in autograd_gradients(build_step(card), feeds).items():
+    for output, want in autograd_gradients(catalog.step_graph(card), feeds).items():
         np.testing.assert_allclose(
             got[output], want, rtol=1e-4, atol=1e-6, err_msg=f"{name} {output} vs autograd"
         )
@@ -194,7 +190,7 @@ def test_export_refuses_a_card_that_disagrees_with_model_onnx(tmp_path: Path) ->
     wrong = [TensorSpec(name="linear.weight", shape=[2, 2]), card.parameters[1]]
     write_card(version_dir, card.model_copy(update={"parameters": wrong}))
     with pytest.raises(StepExportError, match=r"linear.weight is \[1, 2\], card says \[2, 2\]"):
-        add_step_graph(version_dir)
+        add_step_graph(version_dir, catalog.step_graph)
 
 
 def test_export_refuses_an_unknown_model(tmp_path: Path) -> None:
@@ -202,27 +198,12 @@ def test_export_refuses_an_unknown_model(tmp_path: Path) -> None:
     card = read_card(version_dir)
     write_card(version_dir, card.model_copy(update={"name": "mystery"}))
     with pytest.raises(StepExportError, match="no step graph for model 'mystery'"):
-        add_step_graph(version_dir)
-
-
-def test_cli_exports_what_exists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    stand_in_version(tmp_path, "linear-regression")
-    assert main(["all", "--models-dir", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out
-    assert "linear-regression: wrote" in printed and "mnist-mlp: no card" in printed
-    assert (tmp_path / "linear-regression" / "1" / "step.onnx").is_file()
-    bowl = tmp_path / "quadratic-bowl" / "1"  # nothing to train: export-steps writes it whole
-    assert verify_files(bowl, read_card(bowl)) == [] and (bowl / "step.onnx").is_file()
-
-
-def test_cli_refuses_a_named_model_without_a_card(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit):
-        main(["mnist-mlp", "--models-dir", str(tmp_path)])
+        add_step_graph(version_dir, catalog.step_graph)
 
 
 @pytest.fixture(scope="module")
 def bowl_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_bowl(tmp_path_factory.mktemp("models"))
+    return publish_function(catalog.FUNCTIONS["quadratic-bowl"], tmp_path_factory.mktemp("models"))
 
 
 def test_bowl_model_evaluates_f_and_carries_its_start(bowl_dir: Path) -> None:
@@ -274,7 +255,7 @@ def test_linear_regression_steps_reach_the_least_squares_line(tmp_path: Path) ->
     mu, sigma = float(WEIGHT_KG.mean()), float(WEIGHT_KG.std())
     preprocessing = card.preprocessing.model_copy(update={"mean": [mu], "std": [sigma]})
     write_card(version_dir, card.model_copy(update={"preprocessing": preprocessing}))
-    graph = session(add_step_graph(version_dir))
+    graph = session(add_step_graph(version_dir, catalog.step_graph))
     start = trained_parameters(version_dir, read_card(version_dir))
     feeds = {**start, "x": WEIGHT_KG[:, None], "y": HEIGHT_CM}
     losses, params = walk(graph, feeds, steps=200, lr=0.1)
@@ -287,7 +268,7 @@ def test_linear_regression_steps_reach_the_least_squares_line(tmp_path: Path) ->
 def test_logistic_regression_from_zeros_starts_at_ln_2(tmp_path: Path) -> None:
     """With w = 0, b = 0 every a = 1/2, so the cross-entropy is ln 2 whatever the data."""
     version_dir = stand_in_version(tmp_path, "logistic-regression", zeros=True)
-    graph = session(add_step_graph(version_dir))
+    graph = session(add_step_graph(version_dir, catalog.step_graph))
     card = read_card(version_dir)
     feeds = example_feeds(card, trained_parameters(version_dir, card), m=50, seed=0)
     losses, _ = walk(graph, {k: v for k, v in feeds.items() if k not in ("learning_rate", "l2")},

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from training.backprop.losses import l2_penalty, mean_squared_error
-from training.steps import StepGraph, descend, linear_backward
+from training.backprop.steps import StepGraph, descend, linear_backward
 
 MAX_DEGREE = 9
 

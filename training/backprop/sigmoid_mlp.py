@@ -20,7 +20,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from training.backprop.losses import binary_cross_entropy, l2_penalty
-from training.steps import StepGraph, descend, linear_backward
+from training.backprop.steps import StepGraph, descend, linear_backward
 
 TINY_MLP = ("hidden.weight", "hidden.bias", "output.weight", "output.bias")
 

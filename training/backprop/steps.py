@@ -20,6 +20,7 @@ from training.backprop.losses import (
     mean_squared_error,
     softmax_cross_entropy,
 )
+from training.models import polynomial_features
 
 LINEAR = ("linear.weight", "linear.bias")
 MLP = ("fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias")
@@ -75,7 +76,7 @@ class RegressionStep(StepGraph):
         self, w: Tensor, b: Tensor, x: Tensor, y: Tensor, lr: Tensor, l2: Tensor
     ) -> tuple[Tensor, ...]:
         m = x.shape[0]
-        powers = torch.cat([x**k for k in range(1, self.degree + 1)], dim=1)  # [m, degree]
+        powers = polynomial_features(x, self.degree)  # [m, degree]
         h = (powers - self.mean) / self.std  # [m, degree]
         y_hat = h @ w.t() + b  # [m, 1]
         mse, d_y_hat = mean_squared_error(y_hat, y)  # [], [m, 1]

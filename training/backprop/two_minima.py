@@ -15,7 +15,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from training.backprop.losses import l2_penalty
-from training.steps import StepGraph, descend
+from training.backprop.steps import StepGraph, descend
 
 TILT = 0.5
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from matplotlib.figure import Figure
 
 from service.cards import ModelCard, read_card
+from training.export import cpu_session
 from training.lessons.two_minima import two_minima_numpy
 
 Params = dict[str, np.ndarray]
@@ -25,8 +25,7 @@ class Graph:
 
     def __init__(self, version_dir: Path) -> None:
         self.card: ModelCard = read_card(version_dir)
-        path = str(version_dir / self.card.files["step"].path)
-        self.session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(version_dir / self.card.files["step"].path)
         self.names = [o.name for o in self.session.get_outputs()]
 
     def run(self, params: Params, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

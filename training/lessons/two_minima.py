@@ -4,25 +4,22 @@ model.onnx evaluates f at a batch of points (input [-1, 1] -> value [-1, 1]); it
 `point` [1] is the descent's default start (init="trained"), +2, as the bowl's is (-4, 4).
 From +2 gradient descent settles in the higher minimum near 0.93; from -2 in the lower one
 near -1.06: where a descent ends depends on where it starts. Nothing is trained.
-The step graph is training.backprop.two_minima.
-
-    python -m training.lessons.two_minima [--models-dir models]
+An untrained catalog entry (training.functions); its step graph is
+training.backprop.two_minima.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 from torch import Tensor, nn
 
 from service.cards import ModelCard, Preprocessing, TensorSpec, file_entry, write_card
 from training.backprop.two_minima import TILT, two_minima_value
-from training.bowl import export_model
-from training.step_export import add_step_graph
+from training.export import cpu_session
+from training.functions import export_function
 
 NAME = "two-minima"
 START = 2.0
@@ -73,30 +70,15 @@ def check_model(path: Path) -> None:
     """onnxruntime's f must equal numpy's on a grid that includes both minima."""
     points = np.concatenate([np.linspace(-2.5, 2.5, 51), [LOWER[0], HIGHER[0]]])
     x = points.reshape(-1, 1).astype(np.float32)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = cpu_session(path)
     (value,) = session.run(["value"], {"input": x})
     np.testing.assert_allclose(value[:, 0], two_minima_numpy(x[:, 0].astype(np.float64)),
                                rtol=1e-5, atol=1e-6)  # fmt: skip
 
 
-def write_two_minima(models_dir: Path) -> Path:
-    """models/two-minima/1/{model.onnx, step.onnx, card.json}; returns the version dir."""
-    version_dir = models_dir / NAME / "1"
-    version_dir.mkdir(parents=True, exist_ok=True)
-    export_model(TwoMinima(), version_dir / "model.onnx", torch.tensor([[-2.0], [0.0], [2.0]]))
+def write_two_minima(version_dir: Path) -> None:
+    """model.onnx and card.json into version_dir (the catalog adds step.onnx)."""
+    example = torch.tensor([[-2.0], [0.0], [2.0]])
+    export_function(TwoMinima(), example, version_dir / "model.onnx")
     check_model(version_dir / "model.onnx")
     write_card(version_dir, two_minima_card(version_dir))
-    add_step_graph(version_dir)
-    return version_dir
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.lessons.two_minima")
-    parser.add_argument("--models-dir", type=Path, default=Path("models"), help="(%(default)s)")
-    args = parser.parse_args(argv)
-    print(f"{NAME}: wrote {write_two_minima(args.models_dir)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

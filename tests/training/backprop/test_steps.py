@@ -1,4 +1,4 @@
-"""Oracles for the hand-written backward passes of training.steps.
+"""Oracles for the hand-written backward passes of training.backprop.steps.
 
 Every gradient is compared with torch.autograd on an independent torch.nn.functional loss
 (float32, rtol 1e-4) and with central differences of the step's own loss (float64), and
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from training.steps import (
+from training.backprop.steps import (
     LogisticStep,
     MLPStep,
     QuadraticBowlStep,

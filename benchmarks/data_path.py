@@ -1,6 +1,6 @@
 """Measure the fast data path against a per-sample DataLoader-style loop.
 
-    python -m training.bench_data_path --batches 60
+    python -m benchmarks.data_path --batches 60
 
 Both deliver the same thing per batch: 256 normalized MNIST images, randomly shifted,
 rotated, scaled and sheared, with their labels. The per-sample loop is what a
@@ -23,9 +23,9 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from training.augment import AffineConfig, random_affine
-from training.catalog import mnist_tensors
 from training.data import MNIST_MEAN, MNIST_STD, default_data_dir, load_mnist
 from training.models import MnistMlp
+from training.prepare import mnist_tensors
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor]]
 
