@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 pytestmark = pytest.mark.container
 
@@ -45,6 +47,8 @@ class Running:
     engine: Engine
     name: str
     url: str
+    grpc: str
+    """host:port of its gRPC server."""
 
 
 def ok(*cmd: str) -> bool:
@@ -84,10 +88,11 @@ def build(engine: Engine) -> None:
     sh(engine.cli, "build", *extra, "-t", IMAGE, ".", timeout=1200)
 
 
-def override(engine: Engine, name: str, port: int) -> str:
+def override(engine: Engine, name: str, port: int, grpc_port: int) -> str:
     """Compose overrides for the test: the image just built, a known container name, and
     loopback only. Podman here shares the host's network (containers.conf), so the service
-    itself binds 127.0.0.1:port; Docker publishes the container's 8000 on 127.0.0.1:port."""
+    itself binds 127.0.0.1:port (and grpc_port); Docker publishes the container's 8000 on
+    127.0.0.1:port (and 8001 on grpc_port)."""
     lines = ["services:", "  nnserve:", f"    image: {IMAGE}", f"    container_name: {name}"]
     if engine.is_podman:
         lines += [
@@ -95,6 +100,7 @@ def override(engine: Engine, name: str, port: int) -> str:
             "    environment:",
             "      NNSERVE_HOST: 127.0.0.1",
             f'      NNSERVE_PORT: "{port}"',
+            f'      NNSERVE_GRPC_PORT: "{grpc_port}"',
         ]
     return "\n".join(lines) + "\n"
 
@@ -139,11 +145,15 @@ def engine() -> Engine:
 @pytest.fixture(scope="module")
 def running(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """Build, compose up, wait healthy; always compose down afterwards."""
-    port = free_port()
+    port, grpc_port = free_port(), free_port()
     name = f"{PROJECT}-{port}"
     extra = tmp_path_factory.mktemp("compose") / "override.yml"
-    extra.write_text(override(engine, name, port))
-    env = {**os.environ, "NNSERVE_PUBLISH_PORT": f"127.0.0.1:{port}"}
+    extra.write_text(override(engine, name, port, grpc_port))
+    env = {
+        **os.environ,
+        "NNSERVE_PUBLISH_PORT": f"127.0.0.1:{port}",
+        "NNSERVE_GRPC_PUBLISH_PORT": f"127.0.0.1:{grpc_port}",
+    }
     compose = [*engine.compose, "-p", PROJECT, "-f", "docker-compose.yml", "-f", str(extra)]
     build(engine)
     try:
@@ -152,7 +162,7 @@ def running(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True,
         )  # fmt: skip
         wait_healthy(engine, name)
-        yield Running(engine, name, f"http://127.0.0.1:{port}")
+        yield Running(engine, name, f"http://127.0.0.1:{port}", f"127.0.0.1:{grpc_port}")
     finally:
         subprocess.run(
             [*compose, "down", "--timeout", "20"],
@@ -196,3 +206,12 @@ def test_runs_as_non_root_on_a_read_only_root(running: Running) -> None:
     denied = subprocess.run([cli, "exec", name, "touch", "/app/x"], capture_output=True, timeout=60)
     assert denied.returncode != 0
     sh(cli, "exec", name, "touch", "/tmp/x")
+
+
+def test_container_serves_grpc_health(running: Running) -> None:
+    """The gRPC port answers standard health checks, as the Kubernetes gRPC probe asks them."""
+    with grpc.insecure_channel(running.grpc) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "inference.GRPCInferenceService"):
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=30)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
