@@ -1,9 +1,14 @@
-// Draw a digit: a pointer-driven pad (mouse, touch, pen) whose PNG goes to POST /predict
-// when a stroke ends; an image file can be dropped or chosen instead.
+// Draw a digit or a number: a pointer-driven pad (mouse, touch, pen) whose PNG goes to
+// POST /predict when a stroke ends; an image file can be dropped or chosen instead. The answer
+// shows the number read and, over the drawing, each digit's box with the digit read in it.
 
 import { clearError, postFile, showError } from "./api.js";
-import { t } from "./i18n.js";
+import { register, t } from "./i18n.js";
 import { buildBars, resetResult, showAnswer } from "./result.js";
+
+register({
+  "draw.box": { en: "digit {digit} read here", zh: "此处读出数字 {digit}" },
+});
 
 const INK_WIDTH = 20; // about the stroke width of an MNIST digit drawn at 10x scale
 
@@ -50,6 +55,7 @@ export function setupDraw() {
     state.source = null;
     state.ticket += 1; // an answer still in flight belongs to the old drawing
     resetResult(view);
+    clearBoxes();
   });
   view.model.addEventListener("change", () => repredict(pad, view, state));
   setupFileInput(pad, ctx, view, state);
@@ -146,9 +152,41 @@ async function predict(blob, filename, view, state) {
     if (ticket !== state.ticket) return; // a newer stroke already asked
     clearError(view.error);
     showAnswer(view, answer, performance.now() - started);
+    showNumber(view, answer, state.source === null);
   } catch (err) {
     if (ticket !== state.ticket) return;
     resetResult(view);
+    clearBoxes();
     showError(view.error, err);
   }
+}
+
+function showNumber(view, answer, fromPad) {
+  // The pad's PNG is 280x280 like the pad itself, so a box in upload pixels is a box on the pad;
+  // a dropped file was scaled onto the pad, so its boxes are not drawn.
+  view.digit.textContent = answer.number;
+  view.digit.dataset.number = answer.number;
+  clearBoxes();
+  if (!fromPad) return;
+  const zone = document.getElementById("drop-zone");
+  const pad = document.getElementById("pad");
+  const scale = pad.clientWidth / pad.width;
+  for (const { digit, box } of answer.digits) {
+    const [x, y, w, h] = box.map((v) => v * scale);
+    const mark = document.createElement("div");
+    mark.className = "digit-box";
+    mark.dataset.digit = String(digit);
+    mark.setAttribute("aria-label", t("draw.box", { digit }));
+    mark.textContent = String(digit);
+    Object.assign(mark.style, {
+      position: "absolute", left: `${x}px`, top: `${y}px`, width: `${w}px`, height: `${h}px`,
+      border: "2px solid #d62728", color: "#d62728", font: "bold 14px sans-serif",
+      pointerEvents: "none", boxSizing: "border-box",
+    });
+    zone.appendChild(mark);
+  }
+}
+
+function clearBoxes() {
+  for (const mark of document.querySelectorAll("#drop-zone .digit-box")) mark.remove();
 }
