@@ -1,4 +1,4 @@
-"""`python -m training <command>`: fit, export-steps, plot-descent.
+"""`python -m training <command>`: fit, export-steps, plot-descent, card-data, lessons.
 
 Each command lives in its own module with a `main(argv)`; this file only dispatches, so
 `python -m training fit --help` shows that command's own options.
@@ -14,6 +14,7 @@ COMMANDS = {
     "export-steps": ("training.export_steps", "export step.onnx gradient-step graphs"),
     "plot-descent": ("training.plot_descent", "plot each descent, run in onnxruntime"),
     "card-data": ("training.card_data", "write each small model's data set into its card"),
+    "lessons": ("training.lessons.publish_lesson", "export the calculus lessons (graph, slope)"),
 }
 
 

@@ -32,6 +32,8 @@ from training.backprop.steps import (
 from training.backprop.two_minima import TwoMinimaStep
 from training.bowl import write_bowl
 from training.lessons import plots as lessons
+from training.lessons.calculus import LESSONS as CALCULUS
+from training.lessons.publish_lesson import writer
 from training.lessons.two_minima import write_two_minima
 from training.prepare import Prepared
 from training.step_export import StepBuilder, StepExportError
@@ -196,6 +198,8 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         FunctionSpec(
             "two-minima", write_two_minima, lambda _: TwoMinimaStep(), lessons.plot_two_minima
         ),
+        # The calculus lessons: graphs with their backward half inside, no step, no plot.
+        *(FunctionSpec(lesson.name, writer(lesson)) for lesson in CALCULUS),
     )
 }
 

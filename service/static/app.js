@@ -3,6 +3,10 @@
 import { getJson } from "./api.js";
 import { setLang, setupLanguageSwitch, lang, t } from "./i18n.js";
 import "./text-page.js";
+import "./text-calculus.js";
+import { setupActivations } from "./activations.js";
+import { setupGraph } from "./graph.js";
+import { setupSlope } from "./slope.js";
 import { setupDescent } from "./descent.js";
 import { setupDraw } from "./draw.js";
 
@@ -32,4 +36,7 @@ setupLanguageSwitch(document.getElementById("lang"));
 window.addEventListener("langchange", showModels);
 setupDraw();
 setupDescent();
+setupGraph();
+setupSlope();
+setupActivations();
 showModels();

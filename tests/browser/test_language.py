@@ -25,9 +25,8 @@ PREFERS_CHINESE = (
 
 def untranslated(page: Page) -> list[str]:
     """Marked elements whose text is still the key itself: a key missing from the dictionary."""
-    return page.eval_on_selector_all(
-        "[data-i18n]", "els => els.filter(e => e.textContent === e.dataset.i18n).map(e => e.dataset.i18n)"
-    )
+    same = "els => els.filter(e => e.textContent === e.dataset.i18n).map(e => e.dataset.i18n)"
+    return list(page.eval_on_selector_all("[data-i18n]", same))
 
 
 def test_a_browser_preferring_chinese_gets_chinese(web: Web) -> None:
