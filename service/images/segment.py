@@ -65,6 +65,12 @@ FRAGMENT = 0.65
 ATTACH = 0.12
 """...and is one when it lies within this many tallest heights of the digit."""
 
+SPECK = 0.04
+"""Pieces smaller than this fraction of the tallest piece are dust, left out at once."""
+
+MAX_SHAPES = 400
+"""More shapes than this (past dust) is noise or a page of text, not a number."""
+
 MAX_PIECES = 4
 """A digit is at most this many pieces (a 5 with its cap is two, a faint 8 may be four)."""
 
@@ -89,7 +95,7 @@ def find_digits(strokes: Mask) -> list[Digit]:
         Box(s[0].start, s[1].start, s[0].stop, s[1].stop) for s in ndimage.find_objects(labels)
     ]
     kept = drop_clutter(boxes, strokes.shape)
-    if not kept:
+    if not kept or len(kept) > MAX_SHAPES:  # grouping is quadratic: noise never reaches it
         raise Unprocessable(NOT_DIGITS)
     tallest = max(boxes[i].height for i in kept)
     wholes = [digit_of(labels, members, boxes, tallest) for members in group(kept, boxes)]
@@ -115,7 +121,13 @@ def drop_clutter(boxes: list[Box], shape: tuple[int, ...]) -> list[int]:
     if not rest:
         return []
     tallest = max(boxes[i].height for i in rest)
-    return [i for i in rest if not is_line(boxes[i], tallest)]
+    # Dust far smaller than a digit's stroke pieces is left out before grouping.
+    dust = SPECK * tallest
+    return [
+        i
+        for i in rest
+        if not is_line(boxes[i], tallest) and max(boxes[i].height, boxes[i].width) >= dust
+    ]
 
 
 def is_line(box: Box, tallest: int) -> bool:

@@ -105,6 +105,12 @@ def test_a_blank_page_is_still_422(client: TestClient) -> None:
     )
 
 
+def noise() -> Image.Image:
+    """Salt and pepper all over: thousands of specks, none of them a digit."""
+    rng = np.random.default_rng(0)
+    return Image.fromarray(np.where(rng.random((900, 1200)) < 0.5, 0, 255).astype(np.uint8))
+
+
 def drawing() -> Image.Image:
     """A house: a roof, walls, a door and a window: no digit has three holes."""
     image = Image.new("L", (400, 400), 255)
@@ -138,6 +144,7 @@ def face() -> Image.Image:
     [
         (drawing, "do not look like digits"),
         (face, "do not look like digits"),
+        (noise, "do not look like digits|blank"),
         (text, "do not look like digits|at most 12 are read"),
     ],
 )
