@@ -44,10 +44,11 @@ def test_models_mount_read_only(compose: dict[str, Any]) -> None:
 def test_every_setting_passes_through_from_the_environment(compose: dict[str, Any]) -> None:
     from service.config import Settings
 
-    # host, port and models_dir belong to the image: the container decides them
+    # host, ports and models_dir belong to the image: the container decides them
     expected = {f"NNSERVE_{name.upper()}" for name in Settings.model_fields} - {
         "NNSERVE_HOST",
         "NNSERVE_PORT",
+        "NNSERVE_GRPC_PORT",
         "NNSERVE_MODELS_DIR",
     }
     for name in ("nnserve", "nnserve-gpu"):  # YAML merges are shallow: check each service
