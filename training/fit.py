@@ -5,6 +5,7 @@ Examples::
     python -m training fit all                      # retrain every model into models/
     python -m training fit mnist-mlp --epochs 3 --out /tmp/models
     python -m training fit all --dry-run --out /tmp/smoke   # one tiny batch each (CI)
+    python -m training fit logistic-regression --verbose  # a line per epoch, not only the bar
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from training.data import MnistError, default_data_dir
 from training.download import ensure_mnist
 from training.export import ExportError
 from training.publish import publish
-from training.train import OBJECTIVES, TrainConfig, fit
+from training.train import EPOCH_LINES_UP_TO, OBJECTIVES, TrainConfig, fit
 
 DRY_RUN_BATCH = 32
 
@@ -58,6 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--dry-run", action="store_true", help="one tiny batch per model")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"a line per epoch even past {EPOCH_LINES_UP_TO} epochs (the bar always shows them)",
+    )
     return parser.parse_args(argv)
 
 
@@ -93,7 +99,9 @@ def fit_one(spec: ModelSpec, args: argparse.Namespace, device: torch.device) -> 
     prepared.model.to(device)
     train, test = prepared.train.to(device), prepared.test.to(device)
     objective = OBJECTIVES[spec.task if spec.task != "function" else "regression"]
-    history = fit(prepared.model, train, test, objective, config, args.seed, label=spec.name)
+    history = fit(
+        prepared.model, train, test, objective, config, args.seed, spec.name, args.verbose
+    )
     elapsed = time.perf_counter() - started
     # The machine may be shared: the load average says how much of it training had.
     load = f"{load_before:.2f} -> {os.getloadavg()[0]:.2f}"

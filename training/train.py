@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -21,6 +21,7 @@ from tqdm import tqdm
 from training.augment import AffineConfig, random_affine
 
 Batch = Callable[[Tensor, Tensor], Tensor]
+EPOCH_LINES_UP_TO = 30  # above this, no line per epoch (the bar shows them) unless verbose
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,23 @@ class History:
     epoch_time_s: list[float] = field(default_factory=list)
     samples: int = 0
 
+    def record(self, train: tuple[float, float], test: tuple[float, float]) -> None:
+        """One epoch's (loss, accuracy) on the training and the test set."""
+        self.train_loss.append(train[0])
+        self.train_accuracy.append(train[1])
+        self.test_loss.append(test[0])
+        self.test_accuracy.append(test[1])
+
+    def postfix(self) -> dict[str, str]:
+        """The progress bar's figures: the latest loss, and accuracies for a classifier."""
+        figures = {"loss": f"{self.train_loss[-1]:.4f}"}
+        if not math.isnan(self.test_accuracy[-1]):
+            figures |= {"acc": f"{self.train_accuracy[-1]:.4f}",
+                        "test acc": f"{self.test_accuracy[-1]:.4f}"}  # fmt: skip
+        else:
+            figures["test loss"] = f"{self.test_loss[-1]:.4f}"
+        return figures
+
 
 def index_batches(n: int, batch_size: int, generator: torch.Generator) -> tuple[Tensor, ...]:
     """A fresh random permutation of range(n), split into batches of indices."""
@@ -118,12 +136,12 @@ def train_epoch(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None,
     config: TrainConfig,
     generator: torch.Generator,
-    progress: tqdm[Tensor],
+    batches: Sequence[Tensor],
 ) -> tuple[float, float]:
     """One pass over shuffled index batches; returns (mean loss, accuracy or nan)."""
     model.train()
     loss_sum, correct, seen = torch.zeros(()), torch.zeros(()), 0
-    for step, indices in enumerate(progress):
+    for indices in batches:
         x, y = data.x[indices.to(data.x.device)], data.y[indices.to(data.y.device)]
         if config.augment is not None:
             x = random_affine(x, config.augment, generator)
@@ -138,17 +156,8 @@ def train_epoch(
         if objective.correct is not None:
             correct += objective.correct(output.detach(), y).cpu()
         seen += len(indices)
-        if step % 25 == 0:
-            progress.set_postfix(_postfix(loss_sum, correct, seen, objective))
     accuracy = correct.item() / seen if objective.correct is not None else float("nan")
     return loss_sum.item() / seen, accuracy
-
-
-def _postfix(loss_sum: Tensor, correct: Tensor, seen: int, objective: Objective) -> dict[str, str]:
-    postfix = {"loss": f"{loss_sum.item() / seen:.4f}"}
-    if objective.correct is not None:
-        postfix["acc"] = f"{correct.item() / seen:.4f}"
-    return postfix
 
 
 @torch.no_grad()
@@ -176,29 +185,30 @@ def fit(
     config: TrainConfig,
     seed: int,
     label: str = "",
+    verbose: bool = False,
 ) -> History:
-    """Train for config.epochs with a per-epoch progress bar; evaluate on `test` after each."""
+    """Train for config.epochs, evaluating on `test` after each: one progress bar over the
+    epochs (the latest figures in its postfix) and, when epochs are few or verbose, a line each."""
     generator = torch.Generator().manual_seed(seed)
     per_epoch = math.ceil(len(train) / config.batch_size)
     steps = min(per_epoch, config.max_batches or per_epoch)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config, steps)
     history = History()
-    for epoch in range(1, config.epochs + 1):
+    lines = verbose or config.epochs <= EPOCH_LINES_UP_TO
+    bar = tqdm(range(1, config.epochs + 1), desc=label, unit="epoch", mininterval=1)
+    for epoch in bar:
         started = time.perf_counter()
         batches = index_batches(len(train), config.batch_size, generator)[:steps]
-        bar = tqdm(batches, desc=f"{label} {epoch}/{config.epochs}", leave=False, mininterval=1)
-        loss, accuracy = train_epoch(
-            model, train, objective, optimizer, scheduler, config, generator, bar
-        )
+        figures = train_epoch(model, train, objective, optimizer, scheduler, config, generator,
+                              batches)  # fmt: skip
         history.epoch_time_s.append(time.perf_counter() - started)
         history.samples += sum(len(b) for b in batches)
-        test_loss, test_accuracy = evaluate(model, test, objective)
-        history.train_loss.append(loss)
-        history.train_accuracy.append(accuracy)
-        history.test_loss.append(test_loss)
-        history.test_accuracy.append(test_accuracy)
-        bar.write(_epoch_line(label, epoch, config.epochs, history))
+        history.record(figures, evaluate(model, test, objective))
+        bar.set_postfix(history.postfix(), refresh=False)
+        if lines:
+            bar.write(_epoch_line(label, epoch, config.epochs, history))
+    bar.close()
     return history
 
 

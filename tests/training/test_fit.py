@@ -15,6 +15,7 @@ from onnx import numpy_helper
 
 from service.cards import read_card, verify_files
 from tests.training.contract import IO, NAMES, PARAMETERS, TASKS
+from training.catalog import SPECS
 from training.fit import main
 
 
@@ -39,6 +40,15 @@ def dry_run(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     code, stdout = run_fit("all", "--dry-run", "--out", str(out), "--data-dir", str(mnist_dir))
     assert code == 0
     return out, stdout
+
+
+def test_dry_run_prints_an_epoch_line_and_a_summary_per_model(dry_run: tuple[Path, str]) -> None:
+    """One epoch each (few epochs: a line each; the bars go to stderr), then the summary."""
+    lines = dry_run[1].splitlines()
+    assert len(lines) == 2 * len(SPECS), lines
+    for name in SPECS:
+        assert sum(line.startswith(f"{name} epoch 1/1 loss ") for line in lines) == 1
+        assert sum(line.startswith(f"{name}: ") for line in lines) == 1
 
 
 @pytest.mark.parametrize("name", NAMES)
