@@ -38,6 +38,18 @@ from service.runtime.repository import ModelControl
 
 log = logging.getLogger(__name__)
 
+ROUTERS = (
+    health.router,
+    v2.router,
+    repository.router,
+    v1.router,
+    predict.router,
+    gradient_step.router,
+    metrics.router,
+    web.router,
+)
+"""Every router, in the order the OpenAPI document lists them."""
+
 
 def version() -> str:
     """The installed nnserve version; from a source tree never pip-installed, pyproject's."""
@@ -70,15 +82,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     add_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(v2.router)
-    app.include_router(repository.router)
-    app.include_router(v1.router)
-    app.include_router(predict.router)
-    app.include_router(gradient_step.router)
-    app.include_router(metrics.router)
-    app.include_router(web.router)
-    if settings.infer_fast_path:  # innermost: limits, logs and metrics still apply
+    for router in ROUTERS:
+        app.include_router(router)
+    add_middleware(app, settings)
+    return app
+
+
+def add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Innermost first (each add wraps the ones before): the V2 infer fast path, so limits,
+    logs and metrics still apply to it; the body limit; the in-flight cap; the request context."""
+    if settings.infer_fast_path:
         # v2.router's own routes: app.routes holds FastAPI's _IncludedRouter wrappers
         app.add_middleware(InferFastPath, routes=v2.infer_routes(v2.router.routes))
     app.add_middleware(
@@ -92,7 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=app.state.metrics,
         log_success_sample=settings.log_success_sample,
     )
-    return app
 
 
 @asynccontextmanager
