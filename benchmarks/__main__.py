@@ -10,6 +10,7 @@ rounds, medians of per-round ratios, server CPU per request beside every req/s.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -146,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
                 answers.check(cell, running[cell.server].url, expected)
             for number in range(args.rounds):
                 measured += one_round(number, cells, running, args)
+        args.out.mkdir(parents=True, exist_ok=True)  # kept should a later block fail
+        (args.out / "rounds-partial.json").write_text(json.dumps(measured))
     for number in range(args.rounds):
         local += inprocess_round(number, args, threads)
     overload_row = overload_round(args, threads)

@@ -102,7 +102,7 @@ def _scaling(measured: list[Row], local: list[Row]) -> list[Row]:
 def _per_round(measured: list[Row], a: str, b: str, w: int, c: int, field: str) -> float:
     """Median over rounds of contender a's field over contender b's, at w workers, c conns."""
     mine, theirs = _of(measured, a, field), _of(measured, b, field)
-    ratios = [v / theirs[p] for p, v in mine.items() if p[1:] == (w, c) and p in theirs]
+    ratios = [v / theirs[p] for p, v in mine.items() if p[1:] == (w, c) and theirs.get(p)]
     return statistics.median(ratios) if ratios else float("nan")
 
 

@@ -74,7 +74,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(server: Server, probe: str, timeout: float = 90.0) -> None:
+def wait_until_up(server: Server, probe: str, timeout: float = 300.0) -> None:
     """Poll `probe` until it answers 200; fail early when the process dies."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
