@@ -44,6 +44,9 @@ export function setupDescent() {
   window.addEventListener("langchange", () => {
     ui.note.textContent = noteOf(state);
     ui.caption.textContent = state.problem.caption;
+    ui.run.textContent = t(state.running ? "descent.stop" : "descent.run");
+    const { key, params } = ui.status.dataset;
+    if (key) ui.status.textContent = t(key, JSON.parse(params ?? "{}"));
     redraw(ui, state);
   });
   prepare();
@@ -88,7 +91,7 @@ function reset(ui, state) {
     params: null, history: [], losses: [], validation: [], total: 0, diverged: false,
   });
   state.problem?.reset?.();
-  setStatus(ui, "", t("status.press"));
+  setStatus(ui, "", "status.press");
   clearError(ui.error);
   redraw(ui, state);
 }
@@ -140,13 +143,13 @@ function absorb(ui, state, answer) {
   redraw(ui, state);
   const lr = ui.lr.value;
   if (answer.diverged) {
-    setStatus(ui, "diverged", t("status.diverged", { lr }));
+    setStatus(ui, "diverged", "status.diverged", { lr });
   } else if (answer.converged) {
-    setStatus(ui, "converged", t("status.converged", { steps: state.total }));
+    setStatus(ui, "converged", "status.converged", { steps: state.total });
   } else if (state.losses.length > 1 && state.losses.at(-1) > state.losses.at(-2)) {
-    setStatus(ui, "rising", t("status.rising", { lr }));
+    setStatus(ui, "rising", "status.rising", { lr });
   } else {
-    setStatus(ui, "descending", t("status.descending"));
+    setStatus(ui, "descending", "status.descending");
   }
 }
 
@@ -172,8 +175,11 @@ function setBusy(ui, busy) {
   else delete ui.step.dataset.busy;
 }
 
-function setStatus(ui, kind, text) {
-  ui.status.textContent = text;
+// The status keeps its message key, so a language switch can say it again in the new language.
+function setStatus(ui, kind, key, params = {}) {
+  ui.status.textContent = t(key, params);
+  ui.status.dataset.key = key;
+  ui.status.dataset.params = JSON.stringify(params);
   ui.status.dataset.state = kind;
   ui.status.className = `status ${kind === "diverged" || kind === "rising" ? "bad" : ""}` +
     `${kind === "converged" ? "good" : ""}`;
@@ -233,7 +239,7 @@ function startAt(ui, state, event) {
   reset(ui, state);
   state.params = state.problem.startAt(ui.view, event);
   state.history.push(state.params);
-  setStatus(ui, "", t("minima.start", { p: formatNumber(state.params.point[0], 4) }));
+  setStatus(ui, "", "minima.start", { p: formatNumber(state.params.point[0], 4) });
   redraw(ui, state);
 }
 
@@ -245,7 +251,7 @@ async function compare(ui, state) {
     clearError(ui.error);
     redraw(ui, state);
     const loss = formatNumber(answer.losses.at(-1), 4);
-    setStatus(ui, "compared", t("tiny.compared", { loss }));
+    setStatus(ui, "compared", "tiny.compared", { loss });
   } catch (err) {
     showError(ui.error, err);
   }

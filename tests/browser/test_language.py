@@ -66,3 +66,17 @@ def test_api_errors_stay_english_json_in_chinese(web: Web) -> None:
     expect(error).to_be_visible()
     expect(error).to_contain_text("HTTP 4")
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in error.inner_text())
+
+
+def test_the_descent_status_follows_a_language_switch(web: Web) -> None:
+    page = web.open("/")
+    status = page.locator("#descent-status")
+    expect(status).to_have_text("Press Step or Run.")
+    page.click("#step")
+    expect(status).to_have_attribute("data-state", "descending")
+    expect(status).to_have_text("Descending.")
+    page.select_option("#lang", "zh")
+    expect(status).to_have_text("正在下降.")
+    expect(page.locator("#run")).to_have_text("运行")
+    page.select_option("#lang", "en")
+    expect(status).to_have_text("Descending.")
