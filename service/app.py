@@ -121,7 +121,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ready = sum(mv.ready for mv in registry.versions())
     app_metrics.set_models(len(registry.versions()), ready)
     app.state.registry = registry
-    log.info("serving %d of %d model versions", ready, len(registry.versions()))
+    # Said by every worker, however it was started (`python -m service` or `uvicorn --factory`).
+    served = settings.models_dir.resolve()
+    log.info("serving %d of %d model versions from %s", ready, len(registry.versions()), served)
     app.state.control = control = _model_control(registry, settings, app_metrics, observer)
     servicer = Servicer(registry, control, app_metrics, app.version, settings.log_success_sample)
     async with control.running(), grpc_serving(settings, servicer):

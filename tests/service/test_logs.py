@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -10,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.config import Settings
 
 ServerFactory = Callable[..., str]
 
@@ -107,3 +113,14 @@ def test_every_success_is_logged_at_sample_rate_one(
     ]
     ids = {line["request_id"] for line in requests}
     assert all(answer.headers["x-request-id"] in ids for answer in ok)
+
+
+def test_every_start_names_the_served_repository(
+    tiny_repo: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Said by the app's own start-up, so `uvicorn service.app:create_app --factory` says it too."""
+    caplog.set_level(logging.INFO, logger="service.app")
+    with TestClient(create_app(Settings(models_dir=tiny_repo, grpc_port=0))):
+        pass
+    said = [r.getMessage() for r in caplog.records if r.name == "service.app"]
+    assert f"serving 4 of 4 model versions from {tiny_repo.resolve()}" in said
