@@ -5,6 +5,10 @@ rounds, medians of per-round ratios, server CPU per request beside every req/s.
 
     python -m benchmarks            # full run: 5 rounds, about 12 minutes on 2 cores
     python -m benchmarks --quick    # one short round, about 3 minutes
+    python -m benchmarks --transports grpc   # the gRPC rows alone: results/grpc-results.*
+
+gRPC (ModelInfer, the image in raw_input_contents) is driven by benchmarks/grpc_load.py, not
+wrk: grpc.aio callers in one process, a channel each (see that module).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from benchmarks import (
     answers,
     breakdown,
     contenders,
+    grpc_load,
     inprocess,
     overload,
     payloads,
@@ -49,28 +54,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--intra-op", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--inter-op", type=int, default=1, help="onnxruntime inter-op threads")
+    parser.add_argument(
+        "--transports", default="http,grpc",
+        help="http (wrk), grpc (benchmarks/grpc_load.py) or both (default); grpc alone writes "
+        "grpc-results.{json,md} and nothing else",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    args.transport_set = tuple(str(args.transports).split(","))
     if args.quick:
         args.rounds, args.seconds = 1, 1.0
     args.worker_counts = [int(w) for w in str(args.workers).split(",")]
     return args
 
 
-def start_servers(args: argparse.Namespace, threads: Threads, workers: int) -> dict[str, Server]:
-    """Every server process one worker count needs (plan.SERVERS), started one by one."""
+def start_servers(
+    args: argparse.Namespace, threads: Threads, workers: int, needed: set[str]
+) -> dict[str, Server]:
+    """The server processes (plan.SERVERS) the cells need, started one by one."""
     model = args.models_dir / "mnist-mlp" / "1" / "model.onnx"
     if not model.exists():
         raise SystemExit(f"{model} not found: train or check out the committed models")
+    factories = {
+        "naive": lambda: contenders.naive(model, threads, workers),
+        "ceiling": lambda: contenders.ceiling(workers),
+        "kserve": lambda: contenders.kserve(model, threads, workers),
+        "mlserver": lambda: contenders.mlserver(model, threads, workers),
+        "nnserve": lambda: contenders.nnserve("nnserve", args.models_dir, threads, workers),
+        "unbatched": lambda: contenders.nnserve(
+            "unbatched", args.models_dir, threads, workers, batch_max_wait_us="0", grpc_port="0"
+        ),
+        "grpc-ceiling": lambda: contenders.grpc_ceiling(workers),
+    }
     started: dict[str, Server] = {}
     try:
-        started["naive"] = contenders.naive(model, threads, workers)
-        started["ceiling"] = contenders.ceiling(workers)
-        started["kserve"] = contenders.kserve(model, threads, workers)
-        started["mlserver"] = contenders.mlserver(model, threads, workers)
-        started["nnserve"] = contenders.nnserve("nnserve", args.models_dir, threads, workers)
-        started["unbatched"] = contenders.nnserve(
-            "unbatched", args.models_dir, threads, workers, batch_max_wait_us="0"
-        )
+        for name in plan.SERVERS:
+            if name in needed:
+                started[name] = factories[name]()
     except Exception:
         for server in started.values():
             servers.stop(server)
@@ -94,10 +113,15 @@ def one_round(
             body = wrk.body_file(cell.payload, Path(tmp), str(index))
             server = running[cell.server]
             warmup = args.warmup if number == 0 else 0.0  # lazy start-up happens once
-            m = wrk.measure(
-                server.url + cell.path, body, cell.payload, cell.connections, warmup,
-                args.seconds, server.process.pid,
-            )  # fmt: skip
+            if cell.transport == plan.GRPC:
+                m: wrk.Measurement = grpc_load.measure(
+                    server.grpc, cell.connections, warmup, args.seconds, server.process.pid
+                )
+            else:
+                m = wrk.measure(
+                    server.url + cell.path, body, cell.payload, cell.connections, warmup,
+                    args.seconds, server.process.pid,
+                )  # fmt: skip
             rows.append(report.row(number, cell, m))
             print(report.progress(rows[-1]), flush=True)
     return rows
@@ -130,25 +154,47 @@ def overload_round(args: argparse.Namespace, threads: Threads) -> dict[str, obje
     return row
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    threads = Threads(args.intra_op, args.inter_op)
-    wrk.wrk_binary()
-    started = time.monotonic()
+def check_answers(cells: list[plan.Cell], running: dict[str, Server], expected: int) -> None:
+    """Every cell's contender answers the right digit (the ceilings: just answers)."""
+    for cell in cells:
+        server = running[cell.server]
+        if cell.transport == plan.GRPC:
+            digit = None if cell.server == "grpc-ceiling" else expected
+            grpc_load.check(cell.key, server.grpc, cell.payload.body, digit)
+        else:
+            answers.check(cell, server.url, expected)
+
+
+def measure_blocks(args: argparse.Namespace, threads: Threads) -> list[dict[str, object]]:
+    """The rounds of every worker count (one block each), the servers started per block."""
     measured: list[dict[str, object]] = []
-    local: list[dict[str, object]] = []
     digit = payloads.digit_28x28()
     expected = expected_digit(args, threads, digit)
     for workers in args.worker_counts:
-        cells = plan.cells(digit, workers, scaling=workers == max(args.worker_counts))
-        running = start_servers(args, threads, workers)
+        scaling = workers == max(args.worker_counts) and "http" in args.transport_set
+        cells = plan.cells(digit, workers, scaling, args.transport_set)
+        running = start_servers(args, threads, workers, {cell.server for cell in cells})
         with servers.running(list(running.values())):
-            for cell in cells:
-                answers.check(cell, running[cell.server].url, expected)
+            check_answers(cells, running, expected)
             for number in range(args.rounds):
                 measured += one_round(number, cells, running, args)
         args.out.mkdir(parents=True, exist_ok=True)  # kept should a later block fail
         (args.out / "rounds-partial.json").write_text(json.dumps(measured))
+    return measured
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    threads = Threads(args.intra_op, args.inter_op)
+    if "http" in args.transport_set:
+        wrk.wrk_binary()
+    started = time.monotonic()
+    measured = measure_blocks(args, threads)
+    if "http" not in args.transport_set:
+        results = report.summarize_grpc(measured, vars(args), time.monotonic() - started)
+        report.write_grpc(results, args.out)
+        return
+    local: list[dict[str, object]] = []
     for number in range(args.rounds):
         local += inprocess_round(number, args, threads)
     overload_row = overload_round(args, threads)

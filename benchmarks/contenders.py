@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.mlserver import env as mlserver_env
-from benchmarks.servers import ROOT, Server, Threads, free_port, start
+from benchmarks.servers import ROOT, Server, Threads, free_port, launch, start, stop
 
 
 def _threads(threads: Threads) -> list[str]:
@@ -26,11 +26,31 @@ def ceiling(workers: int) -> Server:
     return start("ceiling", argv, "/", {}, port)
 
 
-def kserve(model: Path, threads: Threads, workers: int) -> Server:
+def grpc_ceiling(workers: int) -> Server:
+    """The gRPC ceiling (benchmarks/grpc_ceiling.py); up once its port takes a call."""
+    from benchmarks import grpc_load  # grpcio only where gRPC is measured
+
     port = free_port()
+    argv = ["-m", "benchmarks.grpc_ceiling", "--port", str(port), "--workers", str(workers)]
+    server = launch("grpc-ceiling", argv, {}, port)
+    server.grpc = f"127.0.0.1:{port}"
+    try:
+        grpc_load.wait_until_up(server)
+    except Exception:
+        stop(server)
+        raise
+    return server
+
+
+def kserve(model: Path, threads: Threads, workers: int) -> Server:
+    """REST on one port, gRPC on another (KServe serves gRPC from its main process only,
+    whatever the worker count: that is how its ModelServer is built)."""
+    port, grpc_port = free_port(), free_port()
     argv = ["-m", "benchmarks.kserve_server", "--model", str(model), "--port", str(port)]
-    argv += ["--workers", str(workers), *_threads(threads)]
-    return start("kserve", argv, "/v2/models/mnist-mlp/ready", {}, port)
+    argv += ["--grpc-port", str(grpc_port), "--workers", str(workers), *_threads(threads)]
+    server = start("kserve", argv, "/v2/models/mnist-mlp/ready", {}, port)
+    server.grpc = f"127.0.0.1:{grpc_port}"
+    return server
 
 
 def mlserver(model: Path, threads: Threads, workers: int) -> Server:
@@ -44,22 +64,29 @@ def mlserver(model: Path, threads: Threads, workers: int) -> Server:
         (threads.intra_op, threads.inter_op),
     )  # fmt: skip
     environment = {"PYTHONPATH": str(ROOT)}  # the runtime module: benchmarks/mlserver/runtime.py
-    return start(
+    server = start(
         "mlserver", ["start", str(folder)], "/v2/models/mnist-mlp/ready", environment, http,
         executable=str(binary),
     )  # fmt: skip
+    server.grpc = f"127.0.0.1:{grpc}"
+    return server
 
 
 def nnserve(name: str, models_dir: Path, threads: Threads, workers: int, **settings: str) -> Server:
-    """`python -m service` with NNSERVE_ settings (e.g. batch_max_wait_us="0")."""
-    port = free_port()
+    """`python -m service` with NNSERVE_ settings (e.g. batch_max_wait_us="0"); gRPC on a
+    free port unless settings say (grpc_port="0" turns it off)."""
+    port, grpc_port = free_port(), free_port()
     env = {
         "NNSERVE_HOST": "127.0.0.1",
         "NNSERVE_PORT": str(port),
+        "NNSERVE_GRPC_PORT": str(grpc_port),
         "NNSERVE_MODELS_DIR": str(models_dir),
         "NNSERVE_WORKERS": str(workers),
         "NNSERVE_INTRA_OP_NUM_THREADS": str(threads.intra_op),
         "NNSERVE_INTER_OP_NUM_THREADS": str(threads.inter_op),
         **{f"NNSERVE_{key.upper()}": value for key, value in settings.items()},
     }
-    return start(name, ["-m", "service"], "/v2/health/ready", env, port)
+    server = start(name, ["-m", "service"], "/v2/health/ready", env, port)
+    if env["NNSERVE_GRPC_PORT"] != "0":
+        server.grpc = f"127.0.0.1:{env['NNSERVE_GRPC_PORT']}"
+    return server

@@ -1,6 +1,7 @@
 """Contender: the KServe Python model server, with an onnxruntime `kserve.Model` written the
 way KServe's custom-model docs write one (load() builds the session, predict() takes an
-InferRequest and returns an InferResponse). gRPC is off: only REST is measured. KServe 0.21
+InferRequest and returns an InferResponse). gRPC serves on --grpc-port when given (KServe's
+own gRPC server, in the main process whatever --workers says), else it is off. KServe 0.21
 answers 500 when a response's id is None, so the response carries the request's id (the
 benchmark sends one).
 
@@ -63,13 +64,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="path to model.onnx")
     parser.add_argument("--port", type=int, default=8102, help="loopback port (default 8102)")
+    parser.add_argument("--grpc-port", type=int, default=0, help="gRPC port (0: off, default)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--intra-op", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--inter-op", type=int, default=1, help="onnxruntime inter-op threads")
     args = parser.parse_args(argv)
     sys.argv = sys.argv[:1]  # kserve parses sys.argv itself at import and start
     model = OnnxModel(NAME, args.model, args.intra_op, args.inter_op)
-    server = kserve.ModelServer(http_port=args.port, workers=args.workers, enable_grpc=False)
+    server = kserve.ModelServer(
+        http_port=args.port, workers=args.workers, enable_grpc=args.grpc_port > 0,
+        grpc_port=args.grpc_port or 8081,
+    )  # fmt: skip
     server.start([model])
 
 

@@ -28,6 +28,52 @@ def cells_table(cells: list[Row]) -> list[str]:
     return lines
 
 
+GRPC_DRIVER = (
+    "Driven by `benchmarks/grpc_load.py` (wrk cannot speak gRPC): ModelInfer with the image "
+    "[1, 784] FP32 in raw_input_contents, c callers in one grpc.aio process, a channel (TCP "
+    "connection) each, one request at a time each; the same request bytes for every server. "
+    "`driver CPU` is the driver's own CPU per request; `ceiling-grpc` is a grpc.aio server "
+    "answering a fixed reply, so its row is what grpcio and the driver alone allow. KServe serves "
+    "gRPC from its main process only, whatever its worker count."
+)
+
+
+def _is_grpc(c: Row) -> bool:
+    return bool(c.get("transport") == "grpc")
+
+
+def grpc_table(cells: list[Row]) -> list[str]:
+    """One-image gRPC cells, with the driver's own CPU beside the server's."""
+    lines = [
+        "| contender | workers | c | req/s | p50 ms | p99 ms | errors | of gRPC ceiling "
+        "| server CPU us/req | driver CPU us/req | load1 (max) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    mine = [c for c in cells if _is_grpc(c) and c["images"] == 1]
+    for c in sorted(mine, key=lambda c: (c["workers"], c["connections"])):
+        ceiling = None if c["of_ceiling"] is None else 100 * c["of_ceiling"]
+        lines.append(
+            f"| {c['contender']} | {c['workers']} | {c['connections']} | {c['rps']:.0f} "
+            f"| {c['p50_ms']:.2f} | {c['p99_ms']:.2f} | {c['errors']} | {_ratio(ceiling, '%')} "
+            f"| {c['cpu_us']:.0f} | {c['driver_cpu_us'] or 0:.0f} "
+            f"| {c['load1']:.2f} ({c['load1_max']:.2f}) |"
+        )
+    return lines
+
+
+def render_grpc(results: Row) -> str:
+    """A gRPC-only run (python -m benchmarks --transports grpc)."""
+    args = results["args"]
+    return "\n".join([
+        "# nnserve benchmark: gRPC rows", "",
+        f"{results['machine']['cpus']} CPUs, {results['machine']['platform']}; {args['rounds']} "
+        f"round(s) of {args['seconds']} s per cell after {args['warmup']} s of warm-up; workers "
+        f"{args['workers']}, onnxruntime intra_op={args['intra_op']} inter_op={args['inter_op']} "
+        f"for every contender. Wall time {results['wall_seconds']:.0f} s.", "",
+        GRPC_DRIVER, "", *grpc_table(results["cells"]), "",
+    ])  # fmt: skip
+
+
 def scaling_table(scaling: list[Row]) -> list[str]:
     lines = [
         "| N images/request | V2 binary images/s (c=8) | in-process images/s | fraction | load1 |",
@@ -104,7 +150,9 @@ def render(results: Row) -> str:
     return "\n".join([
         *head, "## Targets", "", *targets_table(results["targets"]), "",
         "## One image per request", "", *cells_table(
-            [c for c in results["cells"] if c["images"] == 1]), "",
+            [c for c in results["cells"] if c["images"] == 1 and not _is_grpc(c)]), "",
+        "## One image per request over gRPC", "", GRPC_DRIVER, "",
+        *grpc_table(results["cells"]), "",
         "## Scaling: V2 binary, N images per request, against onnxruntime in-process", "",
         *scaling_table(results["scaling"]), "",
         "## Overload", "", *overload_table(results.get("overload")), "",

@@ -24,6 +24,10 @@ NAMES = {
     "kserve": "KServe model server 0.21 (V2 JSON)",
     "mlserver": "MLServer 1.7.1 (V2 JSON)",
     "ceiling": "ceiling (bare ASGI)",
+    "v2-grpc": "nnserve gRPC (raw_input_contents)",
+    "kserve-grpc": "KServe model server 0.21 (gRPC)",
+    "mlserver-grpc": "MLServer 1.7.1 (gRPC)",
+    "ceiling-grpc": "ceiling (bare grpc.aio)",
 }
 
 INTRO = """\
@@ -49,6 +53,14 @@ uvloop 0.21, which MLServer 1.7.1 needs for it); nnserve **V2 JSON**, **V2 binar
 **V2 binary with batching off** and **/predict** with a 280x280 canvas PNG; and the
 **ceiling**, a bare ASGI app under the same uvicorn. Server CPU per request is read from
 `/proc` for the server's whole process tree: on a shared machine it is the steadier figure.
+
+The gRPC rows (ModelInfer, the image in `raw_input_contents`, the same request bytes for every
+server) are driven by `benchmarks/grpc_load.py`, since wrk cannot speak gRPC: c callers in one
+grpc.aio process, each on its own channel (its own TCP connection) with one request at a time,
+the driver's own CPU per request written beside the server's in `results.md`; the gRPC
+**ceiling** is a bare grpc.aio server answering a fixed reply. KServe serves gRPC from its main
+process only, whatever its worker count; MLServer from its main process, its inference in
+its `parallel_workers`.
 """
 
 

@@ -22,7 +22,8 @@ def row(number: int, cell: Cell, m: Measurement) -> Row:
         "round": number, "key": cell.key, "contender": cell.contender, "workers": cell.workers,
         "connections": cell.connections, "images": cell.images, "rps": m.rps,
         "images_per_s": m.rps * cell.images, "p50_ms": m.p50_ms, "p99_ms": m.p99_ms,
-        "errors": m.errors, "load1": m.load1, "cpu_us": m.cpu_us,
+        "errors": m.errors, "load1": m.load1, "cpu_us": m.cpu_us, "transport": cell.transport,
+        "driver_cpu_us": getattr(m, "driver_cpu_us", None),
     }  # fmt: skip
 
 
@@ -53,16 +54,27 @@ def _ratio(rows: list[Row], other: dict[Place, float], field: str = "rps") -> fl
     return statistics.median(ratios) if ratios else float("nan")
 
 
+GRPC_CEILING = "ceiling-grpc"
+
+
+def _driver_cpu(rows: list[Row]) -> float | None:
+    """The gRPC driver's own CPU per request (median); None for wrk's cells."""
+    figures = [r["driver_cpu_us"] for r in rows if r.get("driver_cpu_us") is not None]
+    return statistics.median(figures) if figures else None
+
+
 def _cells(measured: list[Row]) -> list[Row]:
     by_key: dict[str, list[Row]] = defaultdict(list)
     for r in measured:
         by_key[r["key"]].append(r)
-    naive, ceiling = _of(measured, "naive"), _of(measured, "ceiling")
-    naive_cpu = _of(measured, "naive", "cpu_us")
+    naive, naive_cpu = _of(measured, "naive"), _of(measured, "naive", "cpu_us")
+    ceilings = {"http": _of(measured, "ceiling"), plan.GRPC: _of(measured, GRPC_CEILING)}
     out = []
     for rows in by_key.values():
         first = rows[0]
         one = first["images"] == 1
+        transport = first.get("transport", "http")
+        ceiling = ceilings[transport]
         out.append({
             "contender": first["contender"], "workers": first["workers"],
             "connections": first["connections"], "images": first["images"],
@@ -73,6 +85,7 @@ def _cells(measured: list[Row]) -> list[Row]:
             "x_naive": _ratio(rows, naive) if one else None,
             "cpu_x_naive": _ratio(rows, naive_cpu, "cpu_us") if one else None,
             "of_ceiling": _ratio(rows, ceiling) if one else None,
+            "transport": transport, "driver_cpu_us": _driver_cpu(rows),
         })  # fmt: skip
     return out
 
@@ -118,6 +131,8 @@ RATIO_TARGETS = [
     ("V2 JSON p99 / naive p99", "v2-json", "naive", (64,), "p99_ms", 1.0, False),
     ("p50 batched / unbatched (V2 binary)", "v2-binary", "v2-binary-unbatched", (1,), "p50_ms",
      1.1, False),
+    ("nnserve gRPC / KServe gRPC req/s (no goal set: shown)", "v2-grpc", "kserve-grpc", (8, 64),
+     "rps", 1.0, True),
 ]  # fmt: skip
 
 
@@ -145,8 +160,11 @@ def _p50_targets(measured: list[Row], run_us: float) -> list[Row]:
 
 def _targets(measured: list[Row], scaling: list[Row], cells: list[Row], run_us: float) -> list[Row]:
     out = []
+    measured_names = {r["contender"] for r in measured}
     for w in sorted({r["workers"] for r in measured}):
         for label, a, b, conns, figure, goal, higher in RATIO_TARGETS:
+            if not {a, b} <= measured_names:  # e.g. a run without the gRPC rows
+                continue
             for c in conns:
                 value = _per_round(measured, a, b, w, c, figure)
                 out.append(_target(f"{label}, c={c}, {w} worker(s)", value, goal, higher))
@@ -177,6 +195,28 @@ def summarize(
         "breakdown": breakdown.explain(stages, cells),
         "rounds": measured, "inprocess_rounds": local,
     }  # fmt: skip
+
+
+def summarize_grpc(measured: list[Row], args: dict[str, Any], seconds: float) -> Row:
+    """A gRPC-only run (--transports grpc): its cells, no targets, scaling or breakdown."""
+    return {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "load_avg_end": os.getloadavg()},
+        "args": {k: str(v) for k, v in args.items()}, "wall_seconds": seconds,
+        "cells": _cells(measured), "rounds": measured,
+    }  # fmt: skip
+
+
+def write_grpc(results: Row, out: Path) -> None:
+    """grpc-results.{json,md}: results.{json,md} of the last full run stay as they are."""
+    from benchmarks import markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "grpc-results.json").write_text(json.dumps(results, indent=1) + "\n")
+    text = markdown.render_grpc(results)
+    (out / "grpc-results.md").write_text(text)
+    print(text)
+    print(f"written to {out}/grpc-results.{{json,md}}")
 
 
 def write(results: Row, out: Path) -> None:

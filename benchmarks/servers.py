@@ -30,6 +30,8 @@ class Server:
     name: str
     url: str
     process: subprocess.Popen[bytes]
+    grpc: str = ""
+    """host:port of its gRPC port, where it serves one (benchmarks/grpc_load.py drives it)."""
 
 
 def _parents() -> dict[int, int]:
@@ -98,6 +100,19 @@ def start(
     executable: str = sys.executable,
 ) -> Server:
     """Run `executable argv` (this Python by default) and wait until `probe` answers 200."""
+    server = launch(name, argv, env, port, executable)
+    try:
+        wait_until_up(server, probe)
+    except Exception:
+        stop(server)
+        raise
+    return server
+
+
+def launch(
+    name: str, argv: Sequence[str], env: dict[str, str], port: int, executable: str = sys.executable
+) -> Server:
+    """Run `executable argv` in the repository, output discarded; no waiting."""
     process = subprocess.Popen(
         [executable, *argv],
         cwd=ROOT,
@@ -105,13 +120,7 @@ def start(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    server = Server(name, f"http://127.0.0.1:{port}", process)
-    try:
-        wait_until_up(server, probe)
-    except Exception:
-        stop(server)
-        raise
-    return server
+    return Server(name, f"http://127.0.0.1:{port}", process)
 
 
 def stop(server: Server) -> None:
