@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from service.cards import ModelCard, Preprocessing, TensorSpec, file_entry, write_card
+from service.cards import ModelCard, write_card
 from training.export import cpu_session
-from training.functions import export_function
+from training.functions import export_function, function_card
 
 NAME = "quadratic-bowl"
 START = (-4.0, 4.0)
@@ -55,21 +55,12 @@ def check_model(path: Path) -> None:
 
 
 def bowl_card(version_dir: Path) -> ModelCard:
-    return ModelCard(
-        name=NAME,
-        version=1,
-        task="function",
-        description=(
-            "Quadratic bowl f(x, y) = (x + y - 3)^2 + (x + 2y - 5)^2 + 2, minimum 2 at (1, 2); "
-            f"a gradient-descent demo. Parameter point starts at {START}."
-        ),
-        inputs=[TensorSpec(name="input", shape=[-1, 2])],
-        outputs=[TensorSpec(name="value", shape=[-1, 1])],
-        preprocessing=Preprocessing(kind="none"),
-        parameters=[TensorSpec(name="point", shape=[2])],
-        metrics={"minimum_value": MINIMUM_VALUE, "minimum_x": MINIMUM[0], "minimum_y": MINIMUM[1]},
-        files={"model": file_entry(version_dir, "model.onnx")},
+    description = (
+        "Quadratic bowl f(x, y) = (x + y - 3)^2 + (x + 2y - 5)^2 + 2, minimum 2 at (1, 2); "
+        f"a gradient-descent demo. Parameter point starts at {START}."
     )
+    metrics = {"minimum_value": MINIMUM_VALUE, "minimum_x": MINIMUM[0], "minimum_y": MINIMUM[1]}
+    return function_card(version_dir, NAME, description, 2, metrics)
 
 
 def write_bowl(version_dir: Path) -> None:

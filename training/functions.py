@@ -15,7 +15,26 @@ import onnx
 from onnx import helper, numpy_helper
 from torch import Tensor, nn
 
+from service.cards import ModelCard, Preprocessing, TensorSpec, file_entry
 from training.export import export_graph
+
+
+def function_card(
+    version_dir: Path, name: str, description: str, features: int, metrics: dict[str, float]
+) -> ModelCard:
+    """The card of f: input [-1, features] -> value [-1, 1], its start `point` [features]."""
+    return ModelCard(
+        name=name,
+        version=1,
+        task="function",
+        description=description,
+        inputs=[TensorSpec(name="input", shape=[-1, features])],
+        outputs=[TensorSpec(name="value", shape=[-1, 1])],
+        preprocessing=Preprocessing(kind="none"),
+        parameters=[TensorSpec(name="point", shape=[features])],
+        metrics=metrics,
+        files={"model": file_entry(version_dir, "model.onnx")},
+    )
 
 
 def export_function(function: nn.Module, example: Tensor, path: Path) -> None:

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from service.cards import ModelCard, Preprocessing, TensorSpec, file_entry, write_card
+from service.cards import ModelCard, write_card
 from training.backprop.two_minima import TILT, two_minima_value
 from training.export import cpu_session
-from training.functions import export_function
+from training.functions import export_function, function_card
 
 NAME = "two-minima"
 START = 2.0
@@ -44,26 +44,17 @@ def two_minima_numpy(p: np.ndarray) -> np.ndarray:
 
 
 def two_minima_card(version_dir: Path) -> ModelCard:
-    return ModelCard(
-        name=NAME,
-        version=1,
-        task="function",
-        description=(
-            "Two minima: f(p) = (p^2 - 1)^2 + p/2, the lower near p = -1.057 (f = -0.515), the "
-            f"higher near 0.930 (f = 0.483); a gradient-descent demo, default start p = {START}."
-        ),
-        inputs=[TensorSpec(name="input", shape=[-1, 1])],
-        outputs=[TensorSpec(name="value", shape=[-1, 1])],
-        preprocessing=Preprocessing(kind="none"),
-        parameters=[TensorSpec(name="point", shape=[1])],
-        metrics={
-            "lower_minimum_p": LOWER[0],
-            "lower_minimum_value": LOWER[1],
-            "higher_minimum_p": HIGHER[0],
-            "higher_minimum_value": HIGHER[1],
-        },
-        files={"model": file_entry(version_dir, "model.onnx")},
+    description = (
+        "Two minima: f(p) = (p^2 - 1)^2 + p/2, the lower near p = -1.057 (f = -0.515), the "
+        f"higher near 0.930 (f = 0.483); a gradient-descent demo, default start p = {START}."
     )
+    metrics = {
+        "lower_minimum_p": LOWER[0],
+        "lower_minimum_value": LOWER[1],
+        "higher_minimum_p": HIGHER[0],
+        "higher_minimum_value": HIGHER[1],
+    }
+    return function_card(version_dir, NAME, description, 1, metrics)
 
 
 def check_model(path: Path) -> None:
