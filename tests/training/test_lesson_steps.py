@@ -17,6 +17,11 @@ import torch.nn.functional as F
 from numpy.polynomial import legendre
 from torch import Tensor
 
+from tests.training.oracles import (
+    assert_gradients_equal_autograd,
+    assert_gradients_equal_central_differences,
+    assert_one_sgd_step,
+)
 from training.backprop.polynomial import PolynomialFitStep, legendre_features
 from training.backprop.sigmoid_mlp import TinyMLPStep
 from training.backprop.steps import StepGraph
@@ -109,49 +114,24 @@ def run_step(
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradients_equal_autograd(name: str) -> None:
     case = CASES[name](torch.Generator().manual_seed(1))
-    leaves = [p.clone().requires_grad_(True) for p in case.params.values()]
-    expected_loss = case.reference(*leaves, *case.data, L2)
-    expected = torch.autograd.grad(expected_loss, leaves, allow_unused=False)
     got = run_step(case)
-    torch.testing.assert_close(got["loss"], expected_loss.detach(), rtol=1e-10, atol=1e-12)
-    for param, want in zip(case.params, expected, strict=True):
-        torch.testing.assert_close(
-            got[f"grad.{param}"], want, rtol=1e-9, atol=1e-12,
-            msg=lambda m, p=param: f"{name} grad.{p} differs from autograd: {m}",
-        )  # fmt: skip
+    assert_gradients_equal_autograd(name, case, got, L2, (1e-10, 1e-12), (1e-9, 1e-12))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradients_equal_central_differences(name: str) -> None:
     """dL/dp_i ~ (L(p + eps e_i) - L(p - eps e_i)) / 2 eps, every entry of every parameter."""
     case = CASES[name](torch.Generator().manual_seed(2))
-    got = run_step(case)
-    eps = 1e-6
-    for param, value in case.params.items():
-        flat = value.reshape(-1)
-        for i in range(flat.numel()):
-            shifted = []
-            for sign in (1.0, -1.0):
-                moved = flat.clone()
-                moved[i] += sign * eps
-                params = {**case.params, param: moved.view_as(value)}
-                shifted.append(float(run_step(case, params)["loss"]))
-            numeric = (shifted[0] - shifted[1]) / (2 * eps)
-            analytic = float(got[f"grad.{param}"].reshape(-1)[i])
-            assert analytic == pytest.approx(numeric, rel=1e-6, abs=1e-8), (
-                f"{name}: grad.{param}[{i}] = {analytic}, central difference {numeric}"
-            )
+    assert_gradients_equal_central_differences(
+        name, case.params, run_step(case), lambda params: float(run_step(case, params)["loss"]),
+        range, (1e-6, 1e-8),
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_updated_parameters_are_one_sgd_step(name: str) -> None:
     case = CASES[name](torch.Generator().manual_seed(3))
-    got = run_step(case)
-    for param, value in case.params.items():
-        torch.testing.assert_close(
-            got[f"next.{param}"], value - LR * got[f"grad.{param}"], rtol=0, atol=0,
-            msg=lambda m, p=param: f"{name} next.{p} is not p - lr * grad: {m}",
-        )  # fmt: skip
+    assert_one_sgd_step(name, case.params, run_step(case), LR)
 
 
 def test_tiny_mlp_reports_its_probability_at_the_fed_parameters() -> None:

@@ -15,6 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from tests.training.oracles import (
+    assert_gradients_equal_autograd,
+    assert_gradients_equal_central_differences,
+    assert_one_sgd_step,
+)
 from training.backprop.steps import (
     LogisticStep,
     MLPStep,
@@ -136,16 +141,7 @@ def step_loss(case: Case, params: dict[str, Tensor]) -> float:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradients_equal_autograd(name: str) -> None:
     case = CASES[name](torch.Generator().manual_seed(1), torch.float32)
-    leaves = [p.clone().requires_grad_(True) for p in case.params.values()]
-    expected_loss = case.reference(*leaves, *case.data, L2)
-    expected = torch.autograd.grad(expected_loss, leaves)
-    got = run_step(case)
-    torch.testing.assert_close(got["loss"], expected_loss.detach(), rtol=1e-4, atol=1e-6)
-    for param, want in zip(case.params, expected, strict=True):
-        torch.testing.assert_close(
-            got[f"grad.{param}"], want, rtol=1e-4, atol=1e-6,
-            msg=lambda m, p=param: f"{name} grad.{p} differs from autograd: {m}",
-        )  # fmt: skip
+    assert_gradients_equal_autograd(name, case, run_step(case), L2, (1e-4, 1e-6), (1e-4, 1e-6))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -153,33 +149,16 @@ def test_gradients_equal_central_differences(name: str) -> None:
     """dL/dp_i ~ (L(p + eps e_i) - L(p - eps e_i)) / 2 eps in float64, on up to 12 entries."""
     gen = torch.Generator().manual_seed(2)
     case = CASES[name](gen, torch.float64)
-    got = run_step(case)
-    eps = 1e-6
-    for param, value in case.params.items():
-        flat = value.reshape(-1)
-        for i in torch.randperm(flat.numel(), generator=gen)[:12].tolist():
-            shifted = []
-            for sign in (1.0, -1.0):
-                moved = flat.clone()
-                moved[i] += sign * eps
-                shifted.append(step_loss(case, {**case.params, param: moved.view_as(value)}))
-            numeric = (shifted[0] - shifted[1]) / (2 * eps)
-            analytic = float(got[f"grad.{param}"].reshape(-1)[i])
-            assert analytic == pytest.approx(numeric, rel=1e-5, abs=1e-7), (
-                f"{name}: grad.{param}[{i}] = {analytic}, central difference {numeric}"
-            )
+    assert_gradients_equal_central_differences(
+        name, case.params, run_step(case), lambda params: step_loss(case, params),
+        lambda n: torch.randperm(n, generator=gen)[:12].tolist(), (1e-5, 1e-7),
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_updated_parameters_are_one_sgd_step(name: str) -> None:
     case = CASES[name](torch.Generator().manual_seed(3), torch.float32)
-    got = run_step(case)
-    for param, value in case.params.items():
-        manual = value - LR * got[f"grad.{param}"]
-        torch.testing.assert_close(
-            got[f"next.{param}"], manual, rtol=0, atol=0,
-            msg=lambda m, p=param: f"{name} next.{p} is not p - lr * grad: {m}",
-        )  # fmt: skip
+    assert_one_sgd_step(name, case.params, run_step(case), LR)
 
 
 @pytest.mark.parametrize("name", ["linear-regression", "logistic-regression", "mnist-softmax"])
