@@ -1,8 +1,10 @@
 """Uploaded image bytes -> grayscale pixels: pure functions, no I/O.
 
     bytes --open_image--> header checked (format, size: decompression bombs never decoded)
-          --load_frame--> first frame decoded, EXIF orientation applied, large photos reduced
-          --to_gray-----> float64 [H, W], 0 black .. 255 white, transparency composited
+          --load_frame--> first frame decoded (a large JPEG by libjpeg at 1/2..1/8 scale), EXIF
+                          orientation applied, reduced to the working size, transparency
+                          composited onto paper: all in Pillow's C, in 8 bits
+          --to_gray-----> float32 [H, W], 0 black .. 255 white
 
 service.images.digits turns the grayscale pixels into the MNIST-style 28x28 digit.
 Every failure is a domain error: 413 for too many pixels, 415 for bytes that are not an image
@@ -20,16 +22,25 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from service.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
-FloatImage = npt.NDArray[np.float64]
+FloatImage = npt.NDArray[np.float32]
 
 SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 """Pillow plugins tried on an upload; anything else is 415 (fewer parsers, less attack surface)."""
 
-WORKING_PIXELS = 200 * 200
-"""Pixels a larger upload is reduced to (aspect kept) before the pixel maths: the digits end
-20x20, a square digit keeps about 150 px and each digit of a 5-digit number about 60, strokes
-stay several pixels wide, and a 12-megapixel photo then costs what a small drawing does (JPEGs
-are even decoded reduced)."""
+WORKING_SIDE = 112
+"""A larger upload is reduced (aspect kept) until its shorter side is this long before the
+pixel maths: the digits end 20x20, so a digit filling most of the image keeps 60-100 px (3-5
+times finer), each digit of a number about as many, strokes stay several pixels wide, and a
+12-megapixel photo costs what a small drawing does (JPEGs are even decoded reduced)."""
+
+WORKING_PIXELS = WORKING_SIDE * 6 * WORKING_SIDE
+"""...and at most this many pixels remain whatever the aspect (a 6:1 strip keeps its short
+side): the time and memory of everything after decoding are bounded by it."""
+
+EXIF_ORIENTATION = 0x0112
+
+POLARITY_SAMPLES = 1 << 14
+"""Pixels of a transparent canvas sampled to tell light strokes from dark ones."""
 
 CORRUPT = "the image is corrupt or truncated and cannot be decoded"
 
@@ -47,7 +58,7 @@ _DECODE_ERRORS = (
 
 
 def decode(data: bytes, max_pixels: int) -> FloatImage:
-    """Grayscale pixels of an uploaded image, 0 (black) .. 255 (white), float64 [H, W]."""
+    """Grayscale pixels of an uploaded image, 0 (black) .. 255 (white), float32 [H, W]."""
     return to_gray(load_frame(open_image(data, max_pixels)))
 
 
@@ -77,39 +88,37 @@ def open_image(data: bytes, max_pixels: int) -> Image.Image:
 
 
 def load_frame(image: Image.Image) -> Image.Image:
-    """Decode the first frame upright (EXIF orientation) and no larger than WORKING_PIXELS."""
+    """Decode the first frame upright (EXIF orientation), no larger than the working size,
+    as L (8-bit gray) or I;16 (16-bit gray)."""
     try:
         if image.format == "JPEG":
-            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the photo is large: much faster.
-            image.draft(image.mode, working_size(image.size))
+            # libjpeg decodes at 1/2, 1/4 or 1/8 scale when the photo is large, and only the
+            # luma (Y, the same ITU-R 601 weights as convert("L")) when asked for L: much faster.
+            image.draft("L", working_size(image.size))
         image.load()
-        upright = ImageOps.exif_transpose(image)
-        return reduce_to_working_size(with_plain_mode(upright))
+        if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
+            image = ImageOps.exif_transpose(image)
+        return reduce_to_working_size(plain_gray(image))
     except (*_DECODE_ERRORS, Warning) as exc:
         # Pillow warns about corrupt metadata (EXIF) and reads on; where warnings are errors
         # (the test suite) the warning arrives here instead, and the file is corrupt indeed.
         raise Unprocessable(CORRUPT) from exc
 
 
-def with_plain_mode(image: Image.Image) -> Image.Image:
-    """The image as L, RGBA (when it has any transparency) or I;16 (16-bit grayscale)."""
-    if image.has_transparency_data and not opaque(image):
-        return image.convert("RGBA")
+def plain_gray(image: Image.Image) -> Image.Image:
+    """The image as L or I;16 (16-bit grayscale); any transparency composited onto paper."""
+    if image.has_transparency_data:
+        return composite_on_paper(image if image.mode == "RGBA" else image.convert("RGBA"))
     if image.mode.startswith("I;16") or image.mode == "L":
         return image
     return image.convert("L")
 
 
-def opaque(image: Image.Image) -> bool:
-    """Whether an RGBA image has no transparent pixel (a canvas filled white before drawing):
-    then Pillow's own luma conversion in C does what compositing would."""
-    return image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == 255
-
-
 def working_size(size: tuple[int, int]) -> tuple[int, int]:
-    """(width, height) scaled (never enlarged) to at most WORKING_PIXELS, aspect kept."""
+    """(width, height) scaled (never enlarged) to a shorter side of WORKING_SIDE and at most
+    WORKING_PIXELS, aspect kept."""
     width, height = size
-    scale = min(1.0, (WORKING_PIXELS / (width * height)) ** 0.5)
+    scale = min(1.0, WORKING_SIDE / min(width, height), (WORKING_PIXELS / (width * height)) ** 0.5)
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
@@ -123,27 +132,29 @@ def reduce_to_working_size(image: Image.Image) -> Image.Image:
 
 
 def to_gray(image: Image.Image) -> FloatImage:
-    """Luminance 0..255 as float64 [H, W]; transparent pixels become the paper behind them."""
-    if image.mode == "RGBA":
-        return composite_on_paper(np.asarray(image, dtype=np.float64))
-    pixels = np.asarray(image, dtype=np.float64)  # [H, W]
+    """Luminance 0..255 as float32 [H, W] of an L or I;16 image."""
+    pixels = np.asarray(image, dtype=np.float32)  # [H, W]
     if image.mode.startswith("I;16"):
-        return pixels / 257.0  # 16-bit grayscale: 65535 -> 255
+        return pixels / np.float32(257.0)  # 16-bit grayscale: 65535 -> 255
     return pixels
 
 
-def composite_on_paper(rgba: FloatImage) -> FloatImage:
-    """Composite RGBA [H, W, 4] onto white paper, as a canvas export is meant to be seen.
+def composite_on_paper(rgba: Image.Image) -> Image.Image:
+    """Composite an RGBA image onto white paper, as a canvas export is meant to be seen (L).
 
     Light strokes on a transparent background would vanish on white, so when the opaque
     pixels are light on average the paper is black instead (white ink on black, like MNIST).
     """
-    # ITU-R 601-2 luma, the weights Pillow's convert("L") uses.
-    luma = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])  # [H, W]
-    alpha = rgba[..., 3] / 255.0  # [H, W]
-    opacity = alpha.sum()
-    paper = 255.0
-    if opacity > 0 and (luma * alpha).sum() / opacity > 127.5 and alpha.min() < 1.0:
-        paper = 0.0
-    gray: FloatImage = luma * alpha + paper * (1.0 - alpha)  # [H, W]
-    return gray
+    alpha = rgba.getchannel("A")
+    luma = rgba.convert("L")  # ITU-R 601-2 luma of the colour (alpha ignored), in C
+    step = max(1, round((rgba.width * rgba.height / POLARITY_SAMPLES) ** 0.5))
+    opacities = np.asarray(alpha)  # [H, W] uint8
+    weights = opacities[::step, ::step].ravel().astype(np.float32)  # a lattice
+    opacity = float(weights.sum())
+    lightness = float(np.asarray(luma, dtype=np.float32)[::step, ::step].ravel() @ weights)
+    paper = 255
+    if opacity > 0 and lightness / opacity > 127.5 and opacities.min() < 255:
+        paper = 0
+    sheet = Image.new("L", rgba.size, paper)
+    sheet.paste(luma, mask=alpha)  # luma * alpha + paper * (1 - alpha), rounded, in C
+    return sheet

@@ -4,9 +4,10 @@ MNIST was made by scaling each binary NIST digit to fit a 20x20 box (aspect rati
 anti-aliased) and pasting it into 28x28 so that its centre of mass is the centre. An upload
 is brought to the same form (`read_digit`, then `to_tensor` with the card's normalization):
 
-    bytes --service.images.decode--> gray [H, W], 0 black .. 255 white
+    bytes --service.images.decode--> gray float32 [H, W], 0 black .. 255 white
           --ink_map--------> ink [H, W], white on black, 1 = a stroke core: polarity from the
-                             border, paper shading (service.images.shading) and grain removed
+                             border, paper shading (service.images.shading) and grain (a 3x3
+                             median, in 8 bits) removed
           --crop_to_ink----> the strokes' bounding box (strokes: ink >= 1/2)
           --fit_box--------> binary strokes area-averaged to fit 20x20: uint8, anti-aliased
           --centre_by_mass-> uint8 [28, 28], centre of mass at (14, 14)
@@ -15,16 +16,20 @@ is brought to the same form (`read_digit`, then `to_tensor` with the card's norm
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import TypeVar
+
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from service.errors import Unprocessable
-from service.images.decode import decode
+from service.images.decode import FloatImage, decode
 from service.images.shading import MAD_TO_SIGMA, paper_shading
 
-FloatImage = npt.NDArray[np.float64]
 Pixels = npt.NDArray[np.uint8]
+Image_ = TypeVar("Image_", FloatImage, Pixels)
+Counts = npt.NDArray[np.float64] | npt.NDArray[np.int64]
 
 BLANK = "the image is blank: no ink (no digit) was found on it"
 
@@ -59,16 +64,17 @@ SUPERSAMPLE = 4
 
 def ink_map(gray: FloatImage) -> FloatImage:
     """Ink strength, white ink on black: paper 0, a typical stroke core 1 (may exceed 1)."""
-    ink = 255.0 - gray if light_paper(gray) else gray.copy()
-    ink = np.clip(ink - paper_shading(ink), 0.0, None)  # [H, W], paper ~ 0
-    smooth = median3(ink)  # grain, JPEG ringing and isolated specks gone; stroke edges kept
+    ink = 255.0 - gray if light_paper(gray) else gray
+    # Paper ~ 0; in 8 bits from here on: the levels are whole numbers anyway, and fast.
+    levels = np.clip(ink - paper_shading(ink) + 0.5, 0.0, 255.0).astype(np.uint8)  # [H, W]
+    smooth = median3(levels)  # grain, JPEG ringing and isolated specks gone; stroke edges kept
     peak = float(smooth.max())
-    noise = noise_sigma(ink)
+    noise = noise_sigma(levels)
     if peak < MIN_CONTRAST or peak < 2 * NOISE_SIGMAS * noise:
         raise Unprocessable(BLANK)
     floor = max(INK_FRACTION * peak, NOISE_SIGMAS * noise)
-    core = float(np.median(smooth[smooth > floor]))  # a typical stroke core
-    return smooth / core
+    core = histogram_median(np.bincount(smooth.ravel(), minlength=256), above=floor)
+    return smooth * np.float32(1.0 / core)  # a typical stroke core -> 1
 
 
 def light_paper(gray: FloatImage) -> bool:
@@ -81,20 +87,46 @@ def light_paper(gray: FloatImage) -> bool:
     return bool(np.median(border) > (dark + light) / 2.0)
 
 
-def median3(values: FloatImage) -> FloatImage:
-    """3x3 median filter of values in 0..255 (Pillow's, on 8-bit levels: fast and enough)."""
-    image = Image.fromarray(np.round(np.clip(values, 0, 255)).astype(np.uint8))
-    return np.asarray(image.filter(ImageFilter.MedianFilter(3)), dtype=np.float64)
+def median3(levels: Pixels) -> Pixels:
+    """3x3 median filter (edges repeated), exact: each column of three sorted once, then per
+    window the median of (the largest low, the median middle, the smallest high)."""
+    padded = np.pad(levels, 1, mode="edge")  # [H+2, W+2]
+    up, mid, down = padded[:-2], padded[1:-1], padded[2:]
+    low, high = np.minimum(up, mid), np.maximum(up, mid)
+    low, middle, high = np.minimum(low, down), *median_and_max(high, low, down)
+    lows = np.maximum(np.maximum(low[:, :-2], low[:, 1:-1]), low[:, 2:])  # [H, W]
+    highs = np.minimum(np.minimum(high[:, :-2], high[:, 1:-1]), high[:, 2:])
+    middles = median_of(middle[:, :-2], middle[:, 1:-1], middle[:, 2:])
+    return median_of(lows, middles, highs)
 
 
-def noise_sigma(ink: FloatImage) -> float:
-    """Robust standard deviation of the paper's grain: MAD_TO_SIGMA x the median absolute deviation
-    (of a lattice of at most 32k pixels: plenty for a statistic, and cheap)."""
-    sample = thinned(ink)
-    return float(MAD_TO_SIGMA * np.median(np.abs(sample - np.median(sample))))
+def median_and_max(high: Pixels, low: Pixels, third: Pixels) -> tuple[Pixels, Pixels]:
+    """(middle, largest) of three values per pixel, given low <= high for the first two."""
+    return np.maximum(low, np.minimum(high, third)), np.maximum(high, third)
 
 
-def thinned(image: FloatImage, pixels: int = 1 << 15) -> FloatImage:
+def median_of(a: Pixels, b: Pixels, c: Pixels) -> Pixels:
+    """Per pixel, the median of three."""
+    return np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+
+
+def noise_sigma(levels: Pixels) -> float:
+    """Robust standard deviation of the paper's grain: MAD_TO_SIGMA x the median absolute
+    deviation, from the levels' histogram."""
+    counts = np.bincount(thinned(levels).ravel(), minlength=256)  # [256]
+    centre = histogram_median(counts)
+    deviations = np.bincount(np.abs(np.arange(256) - round(centre)), weights=counts)
+    return MAD_TO_SIGMA * histogram_median(deviations)
+
+
+def histogram_median(counts: Counts, above: float = -1) -> float:
+    """The median level of a histogram (counts per level 0, 1, ...), of the levels > above."""
+    counts = np.where(np.arange(counts.size) > above, counts, 0)
+    cumulative = np.cumsum(counts)
+    return float(np.searchsorted(cumulative, cumulative[-1] / 2.0))
+
+
+def thinned(image: Image_, pixels: int = 1 << 15) -> Image_:
     """Every k-th pixel along each axis, so that at most `pixels` remain (all when fewer)."""
     step = max(1, int(np.ceil(np.sqrt(image.size / pixels))))
     return image[::step, ::step]
@@ -151,20 +183,29 @@ def enlarge(ink: FloatImage, side: int) -> FloatImage:
         return ink
     rows = upsampling_weights(ink.shape[0], factor)  # [H*f, H]
     cols = upsampling_weights(ink.shape[1], factor)  # [W*f, W]
-    return rows @ ink @ cols.T  # [H*f, W*f]
+    return np.asarray(rows @ ink.astype(np.float32) @ cols.T, dtype=np.float32)  # [H*f, W*f]
 
 
+@lru_cache(maxsize=1024)
 def upsampling_weights(length: int, factor: int) -> FloatImage:
     """[length * factor, length] bilinear weights, pixel centres aligned (edges clamped)."""
     positions = (np.arange(length * factor) + 0.5) / factor - 0.5  # in input pixel units
-    eye = np.eye(length)
-    return np.stack([np.interp(positions, np.arange(length), eye[k]) for k in range(length)], 1)
+    positions = np.clip(positions, 0, length - 1)
+    below = np.minimum(np.floor(positions).astype(int), max(length - 2, 0))
+    above = np.minimum(below + 1, length - 1)
+    frac = positions - below
+    weights = np.zeros((length * factor, length), dtype=np.float32)
+    rows = np.arange(length * factor)
+    np.add.at(weights, (rows, below), 1.0 - frac)
+    np.add.at(weights, (rows, above), frac)
+    weights.flags.writeable = False  # shared by every call: cached
+    return weights
 
 
 def centre_by_mass(digit: Pixels, side: int = SIDE) -> Pixels:
     """Paste into side x side so the ink's centre of mass lands on (CENTRE, CENTRE)."""
     height, width = digit.shape
-    mass = digit.astype(np.float64)
+    mass = digit.astype(np.float32)
     total = mass.sum()
     if total == 0:  # specks so sparse that the downscale averaged them away
         raise Unprocessable(BLANK)
@@ -185,6 +226,7 @@ def read_digit(data: bytes, max_pixels: int) -> Pixels:
 
 def to_digit(gray: FloatImage) -> Pixels:
     """The 28x28 uint8 MNIST-style digit (white on black) of a grayscale photo."""
+    gray = np.asarray(gray, dtype=np.float32)
     # Small images (MNIST's own 28x28) are enlarged first so the 3x3 median cannot erase strokes.
     return centre_by_mass(fit_box(crop_to_ink(ink_map(enlarge(gray, SUPERSAMPLE * SIDE)))))
 

@@ -20,12 +20,11 @@ from scipy import ndimage
 
 from service.errors import Unprocessable
 from service.images.boxes import Digit
-from service.images.decode import load_frame, open_image, to_gray
+from service.images.decode import EXIF_ORIENTATION, FloatImage, load_frame, open_image, to_gray
 from service.images.digits import (
     SIDE,
     STROKE_EDGE,
     SUPERSAMPLE,
-    FloatImage,
     Pixels,
     centre_by_mass,
     enlarge,
@@ -36,7 +35,6 @@ from service.images.digits import (
 from service.images.necks import stroke_thickness
 from service.images.segment import find_digits
 
-EXIF_ORIENTATION = 0x0112
 QUARTER_TURNS = (5, 6, 7, 8)
 """EXIF orientations whose pixels are stored a quarter turn from upright."""
 

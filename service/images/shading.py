@@ -7,10 +7,13 @@ lie well above the surface (ink is brighter than paper in an ink map).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import numpy.typing as npt
 
-FloatImage = npt.NDArray[np.float64]
+FloatImage = npt.NDArray[np.float32]
+Floats = npt.NDArray[np.float64]
 
 SURFACE_DEGREE = 3
 """Degree of the polynomial surface that models the paper's shading."""
@@ -41,9 +44,11 @@ def paper_shading(ink: FloatImage) -> FloatImage:
     height, width = ink.shape
     rows = np.linspace(0, height - 1, min(height, FIT_POINTS)).round().astype(int)
     cols = np.linspace(0, width - 1, min(width, FIT_POINTS)).round().astype(int)
-    samples = ink[np.ix_(rows, cols)].ravel()  # [n]
-    basis = surface_basis(rows / max(height - 1, 1), cols / max(width - 1, 1))  # [n, k]
+    samples = ink[np.ix_(rows, cols)].ravel().astype(np.float64)  # [n]
     paper = samples <= np.median(samples)  # ink is bright and a minority: start below it
+    if np.ptp(samples[paper]) == 0:  # flat paper (a canvas): nothing to fit
+        return np.full(ink.shape, samples[paper][0], dtype=np.float32)
+    basis = lattice_basis(height, width)  # [n, k]
     for _ in range(FIT_ROUNDS):
         coef = least_squares(basis[paper], samples[paper])  # [k]
         residual = samples - basis @ coef  # [n]; ink is far above the paper
@@ -53,10 +58,20 @@ def paper_shading(ink: FloatImage) -> FloatImage:
     x = np.arange(width) / max(width - 1, 1)
     # A cubic can swing in a corner with no paper samples: keep it within the paper's range.
     low, high = samples[paper].min(), samples[paper].max()
-    return np.clip(evaluate_surface(coef, y, x), low, high)  # [H, W]
+    return np.clip(evaluate_surface(coef, y, x), np.float32(low), np.float32(high))  # [H, W]
 
 
-def least_squares(a: FloatImage, b: FloatImage) -> FloatImage:
+@lru_cache(maxsize=64)
+def lattice_basis(height: int, width: int) -> Floats:
+    """The monomials at the sample lattice of a height x width image: [n, k] (cached)."""
+    rows = np.linspace(0, height - 1, min(height, FIT_POINTS)).round()
+    cols = np.linspace(0, width - 1, min(width, FIT_POINTS)).round()
+    basis = surface_basis(rows / max(height - 1, 1), cols / max(width - 1, 1))
+    basis.flags.writeable = False
+    return basis
+
+
+def least_squares(a: Floats, b: Floats) -> Floats:
     """argmin_c |a c - b|^2 by the normal equations (k is tiny; a small ridge keeps it regular)."""
     gram = a.T @ a + 1e-9 * np.eye(a.shape[1])  # [k, k]
     return np.asarray(np.linalg.solve(gram, a.T @ b), dtype=np.float64)  # [k]
@@ -68,19 +83,23 @@ def surface_terms() -> list[tuple[int, int]]:
     return [(i, j) for i in range(degree + 1) for j in range(degree + 1 - i)]
 
 
-def surface_basis(y: FloatImage, x: FloatImage) -> FloatImage:
+def surface_basis(y: Floats, x: Floats) -> Floats:
     """The monomials at every point of the grid y x x: [len(y) * len(x), n_terms]."""
     yy, xx = (grid.ravel() for grid in np.meshgrid(y, x, indexing="ij"))
     return np.stack([xx**i * yy**j for i, j in surface_terms()], axis=1)
 
 
-def evaluate_surface(coef: FloatImage, y: FloatImage, x: FloatImage) -> FloatImage:
-    """sum c_ij x^i y^j on the grid y x x, as Y @ C @ X.T (separable: no [H*W, k] matrix)."""
+def evaluate_surface(coef: Floats, y: Floats, x: Floats) -> FloatImage:
+    """sum c_ij x^i y^j on the grid y x x, as Y @ C @ X.T (separable: no [H*W, k] matrix),
+    float32."""
     powers = np.arange(SURFACE_DEGREE + 1)
     c = np.zeros((SURFACE_DEGREE + 1, SURFACE_DEGREE + 1))  # [j, i]
     for (i, j), value in zip(surface_terms(), coef, strict=True):
         c[j, i] = value
-    rows = (y[:, None] ** powers) @ c  # [H, d+1]
-    cols = x[:, None] ** powers  # [W, d+1]
+    rows = ((y[:, None] ** powers) @ c).astype(np.float32)  # [H, d+1]
+    cols = (x[:, None] ** powers).astype(np.float32)  # [W, d+1]
     # A sum of d+1 outer products: a [H, d+1] @ [d+1, W] matmul is slower here than this.
-    return sum((np.outer(rows[:, k], cols[:, k]) for k in powers), np.zeros((y.size, x.size)))
+    surface = np.zeros((y.size, x.size), dtype=np.float32)
+    for k in powers:
+        surface += np.outer(rows[:, k], cols[:, k])
+    return surface

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from service.errors import NNServeError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from service.images.decode import CORRUPT, WORKING_PIXELS, decode, working_size
+from service.images.decode import CORRUPT, WORKING_PIXELS, WORKING_SIDE, decode, working_size
 from tests.service.images.synthetic import encode, png_header_only
 
 LIMIT = 25_000_000
@@ -26,7 +26,7 @@ def bar_image(mode: str = "L", size: tuple[int, int] = (40, 30)) -> Image.Image:
 
 def assert_bar(gray: np.ndarray, tolerance: float = 0.0) -> None:
     half = gray.shape[1] // 2
-    assert gray.dtype == np.float64
+    assert gray.dtype == np.float32
     assert np.abs(gray[:, : half - 1]).max() <= tolerance, "left half should be black"
     assert np.abs(gray[:, half + 1 :] - 255).max() <= tolerance, "right half should be white"
 
@@ -112,15 +112,23 @@ def test_transparency_in_other_modes_and_formats(fmt: str, mode: str) -> None:
 
 def test_large_uploads_are_reduced_to_the_working_size() -> None:
     gray = decode(encode(bar_image("L", (2000, 1000)), "PNG"), LIMIT)
-    assert gray.shape == (141, 283) == working_size((2000, 1000))[::-1]
+    assert gray.shape == (WORKING_SIDE, 2 * WORKING_SIDE) == working_size((2000, 1000))[::-1]
     assert gray.size <= WORKING_PIXELS
     assert_bar(gray, tolerance=0)
+
+
+def test_long_strips_are_bounded_by_the_working_pixels() -> None:
+    # A 20:1 strip keeps less than its short side: time and memory stay bounded whatever
+    # the shape of the upload.
+    width, height = working_size((20_000, 1_000))
+    assert width * height <= WORKING_PIXELS and height < WORKING_SIDE
+    assert working_size((50, 40)) == (50, 40)  # never enlarged
 
 
 def test_large_jpeg_is_decoded_reduced() -> None:
     gray = decode(encode(bar_image("RGB", (3000, 1500)), "JPEG", quality=90), LIMIT)
     height, width = gray.shape  # libjpeg's 1/8 decode, then the exact reduction: +-1 px
-    assert abs(width - 283) <= 1 and abs(height - 141) <= 1
+    assert abs(width - 2 * WORKING_SIDE) <= 1 and abs(height - WORKING_SIDE) <= 1
     assert_bar(gray[:, 4:-4], tolerance=30)
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from service.errors import Unprocessable
 from service.images import digits
-from service.images.decode import decode
+from service.images.decode import WORKING_SIDE, decode
 from tests.service.images.synthetic import gradient_paper, seven
 from training.data import MNIST_MEAN, MNIST_STD, load_mnist
 
@@ -190,10 +190,18 @@ def test_mnist_digit_upscaled_as_png_comes_back(
     assert correlation > 0.85
     tensor = digits.to_tensor(again, MNIST_MEAN, MNIST_STD)
     assert tensor.shape == (1, 784)
-    assert decode(out.getvalue(), 10**6).shape == (200, 200)  # the working resolution
+    side = WORKING_SIDE  # the working resolution
+    assert decode(out.getvalue(), 10**6).shape == (side, side)
 
 
 def test_centre_by_mass_of_nothing_is_blank() -> None:
     with pytest.raises(Unprocessable) as caught:
         digits.centre_by_mass(np.zeros((20, 20), dtype=np.uint8))
     assert caught.value.message == BLANK
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 5), (37, 23), (112, 112)])
+def test_median3_is_pillows_3x3_median_exactly(shape: tuple[int, int]) -> None:
+    levels = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    pillow = Image.fromarray(levels).filter(ImageFilter.MedianFilter(3))
+    assert np.array_equal(digits.median3(levels), np.asarray(pillow))
