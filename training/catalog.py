@@ -44,19 +44,42 @@ DIGITS = [str(d) for d in range(10)]
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A trained model: name, contract tensors, how to train it, its step graph and picture."""
+class Contract:
+    """What a trained model's card promises the service: its task, tensors and labels."""
 
-    name: str
     task: Task
-    description: str
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     labels: list[str]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A trained model: name, contract, how to train it, its step graph and picture."""
+
+    name: str
+    description: str
+    contract: Contract
     defaults: TrainConfig
     prepare: Callable[[Path], Prepared]
     step: StepBuilder
     plot: Plot | None = None
+
+    @property
+    def task(self) -> Task:
+        return self.contract.task
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return self.contract.inputs
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return self.contract.outputs
+
+    @property
+    def labels(self) -> list[str]:
+        return self.contract.labels
 
 
 @dataclass(frozen=True)
@@ -84,21 +107,31 @@ def polynomial_fit_step(card: ModelCard) -> StepGraph:
     return PolynomialFitStep(card.preprocessing.mean[0], card.preprocessing.std[0])
 
 
-MNIST_IN = [_spec("input", 784)]
-CLASS_OUT = [_spec("logits", 10), _spec("probabilities", 10)]
-REGRESSION_OUT = [_spec("prediction", 1)]
+DIGIT_CLASSIFIER = Contract(
+    "classification",
+    [_spec("input", 784)],
+    [_spec("logits", 10), _spec("probabilities", 10)],
+    DIGITS,
+)
+"""An MNIST classifier: 28x28 normalized pixels in, ten logits and probabilities out."""
+BINARY_CLASSIFIER_2D = Contract(
+    "binary-classification",
+    [_spec("input", 2)],
+    [_spec("logit", 1), _spec("probability", 1)],
+    ["0", "1"],
+)
+"""Two features (x1, x2) in, one logit and its probability out."""
+CURVE = Contract("regression", [_spec("input", 1)], [_spec("prediction", 1)], [])
+"""y from one x: a regression on a curve."""
 
 SPECS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
         ModelSpec(
             "mnist-mlp",
-            "classification",
             "MNIST digit classifier: MLP 784-512-256-10 with ReLU, trained with random affine "
             "augmentation, AdamW and a one-cycle schedule.",
-            MNIST_IN,
-            CLASS_OUT,
-            DIGITS,
+            DIGIT_CLASSIFIER,
             TrainConfig(
                 epochs=20,
                 batch_size=256,
@@ -112,23 +145,17 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             "mnist-softmax",
-            "classification",
             "MNIST softmax regression: one linear layer 784-10 and a softmax.",
-            MNIST_IN,
-            CLASS_OUT,
-            DIGITS,
+            DIGIT_CLASSIFIER,
             TrainConfig(epochs=5, batch_size=128, lr=2e-3, one_cycle=True),
             prepare.prepare_softmax,
             step=lambda _: SoftmaxStep(),
         ),
         ModelSpec(
             "logistic-regression",
-            "binary-classification",
             "Binary logistic regression on two features (x1, x2): two overlapping Gaussian "
             "blobs generated with a fixed seed.",
-            [_spec("input", 2)],
-            [_spec("logit", 1), _spec("probability", 1)],
-            ["0", "1"],
+            BINARY_CLASSIFIER_2D,
             TrainConfig(epochs=500, batch_size=1000, lr=1.0, optimizer="sgd"),
             prepare.prepare_logistic,
             step=lambda _: LogisticStep(),
@@ -136,12 +163,9 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             "linear-regression",
-            "regression",
             "Height (cm) from weight (kg), least squares on eight people; the graph "
             "standardizes the weight.",
-            [_spec("input", 1)],
-            REGRESSION_OUT,
-            [],
+            CURVE,
             TrainConfig(epochs=200, batch_size=8, lr=0.25, optimizer="sgd"),
             prepare.prepare_linear,
             step=regression_step,
@@ -149,24 +173,18 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             "polynomial-regression",
-            "regression",
             "Cubic polynomial regression on a noisy cubic: the graph computes x, x^2, x^3, "
             "standardizes them and applies a linear layer.",
-            [_spec("input", 1)],
-            REGRESSION_OUT,
-            [],
+            CURVE,
             TrainConfig(epochs=1000, batch_size=1000, lr=0.25, optimizer="sgd"),
             prepare.prepare_polynomial,
             step=regression_step,
         ),
         ModelSpec(
             "tiny-mlp",
-            "binary-classification",
             "Sigmoid MLP 2-4-1 on XOR-like clusters a straight line cannot separate: the notes' "
             "backpropagation (delta rule) and the zero-start symmetry.",
-            [_spec("input", 2)],
-            [_spec("logit", 1), _spec("probability", 1)],
-            ["0", "1"],
+            BINARY_CLASSIFIER_2D,
             TrainConfig(epochs=1500, batch_size=120, lr=0.05, optimizer="adamw"),
             prepare.prepare_tiny_mlp,
             step=lambda _: TinyMLPStep(),
@@ -174,12 +192,9 @@ SPECS: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             "polynomial-fit",
-            "regression",
             "Polynomial regression on 11 noisy points with 10 held out: orthonormal Legendre "
             "features of x / 3, degree 1-9 chosen per gradient step (trained at degree 3).",
-            [_spec("input", 1)],
-            REGRESSION_OUT,
-            [],
+            CURVE,
             TrainConfig(epochs=3000, batch_size=11, lr=0.05, optimizer="sgd"),
             prepare.prepare_polynomial_fit,
             step=polynomial_fit_step,
