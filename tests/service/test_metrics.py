@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
 from service.config import Settings
+from service.metrics import Metrics, exposition
 
 INFER = "/v2/models/logistic-regression/infer"
 BOWL = "/v2/models/quadratic-bowl/infer"
@@ -123,4 +125,39 @@ def test_multiprocess_mode_aggregates_workers(start_server: ServerFactory, tmp_p
             assert time.monotonic() < deadline, f"only {served} of 20 requests counted"
             time.sleep(0.05)
     assert served == 20
-    assert list(multiproc.glob("counter_*.db")), "the workers wrote no multiprocess files"
+    assert len(list(multiproc.glob("nnserve-*.json"))) == 2, "not one file per worker"
+
+
+def test_exposition_adds_up_workers_buckets_and_gauges() -> None:
+    """Two workers' counts as one exposition: cumulative buckets, sums, errors summed from
+    the request counts, models loaded the most and ready the fewest, label values escaped."""
+    one, two = Metrics(), Metrics()
+    one.observe_request("/v2/models/{name}/infer", "m", 200, 0.0004)
+    one.observe_request("/v2/models/{name}/infer", "m", 200, 0.003)
+    two.observe_request("/v2/models/{name}/infer", "m", 200, 0.003)
+    two.observe_request('/a"b\\c', "-", 404, 20.0)
+    one.observe_inference("m", 1, 0.0001)
+    one.set_models(5, 4)
+    two.set_models(5, 3)
+    text = exposition([one.snapshot(), orjson.loads(orjson.dumps(two.snapshot()))]).decode()
+    got = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    infer = (("endpoint", "/v2/models/{name}/infer"), ("model", "m"))
+    assert got[("nnserve_requests_total", (*infer, ("status", "200")))] == 3
+    le = {b: got[("nnserve_request_duration_seconds_bucket", tuple(sorted((*infer, ("le", b)))))]
+          for b in ("0.0005", "0.0025", "0.005", "10.0", "+Inf")}  # fmt: skip
+    assert le == {"0.0005": 1, "0.0025": 1, "0.005": 3, "10.0": 3, "+Inf": 3}
+    assert got[("nnserve_request_duration_seconds_sum", infer)] == pytest.approx(0.0064)
+    odd = (("endpoint", '/a"b\\c'), ("model", "-"))
+    assert (
+        got[("nnserve_request_duration_seconds_bucket", tuple(sorted((*odd, ("le", "10.0")))))] == 0
+    )
+    assert got[("nnserve_request_duration_seconds_count", odd)] == 1
+    assert got[("nnserve_errors_total", (("status", "404"),))] == 1
+    assert (
+        got[("nnserve_inference_duration_seconds_count", (("model", "m"), ("version", "1")))] == 1
+    )
+    assert (got[("nnserve_models_loaded", ())], got[("nnserve_models_ready", ())]) == (5, 3)
