@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import struct
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -98,7 +99,7 @@ def load_frame(image: Image.Image) -> Image.Image:
         image.load()
         if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
             image = ImageOps.exif_transpose(image)
-        return reduce_to_working_size(plain_gray(image))
+        return plain_gray(image)
     except (*_DECODE_ERRORS, Warning) as exc:
         # Pillow warns about corrupt metadata (EXIF) and reads on; where warnings are errors
         # (the test suite) the warning arrives here instead, and the file is corrupt indeed.
@@ -106,12 +107,13 @@ def load_frame(image: Image.Image) -> Image.Image:
 
 
 def plain_gray(image: Image.Image) -> Image.Image:
-    """The image as L or I;16 (16-bit grayscale); any transparency composited onto paper."""
+    """The image at the working size as L or I;16 (16-bit grayscale); any transparency
+    composited onto paper."""
     if image.has_transparency_data:
         return composite_on_paper(image if image.mode == "RGBA" else image.convert("RGBA"))
-    if image.mode.startswith("I;16") or image.mode == "L":
-        return image
-    return image.convert("L")
+    if not (image.mode.startswith("I;16") or image.mode == "L"):
+        image = image.convert("L")
+    return reduce_to_working_size(image)
 
 
 def working_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -140,21 +142,40 @@ def to_gray(image: Image.Image) -> FloatImage:
 
 
 def composite_on_paper(rgba: Image.Image) -> Image.Image:
-    """Composite an RGBA image onto white paper, as a canvas export is meant to be seen (L).
+    """Composite an RGBA image onto white paper, as a canvas export is meant to be seen (L),
+    at the working size.
 
     Light strokes on a transparent background would vanish on white, so when the opaque
     pixels are light on average the paper is black instead (white ink on black, like MNIST).
     """
+    *colours, (clearest, _) = band_extrema(rgba)
+    transparent = clearest < 255
+    if all(low == high for low, high in colours):
+        # One colour, as a canvas pen draws: the opacity alone makes the picture, and the
+        # composite is affine in it, so the opacity is reduced first (one band, not four).
+        red, green, blue = (low for low, _ in colours)
+        ink = (red * 299 + green * 587 + blue * 114 + 500) // 1000  # ITU-R 601-2 luma
+        paper = 0 if transparent and ink > 127 else 255
+        return reduce_to_working_size(rgba.getchannel("A")).point(opacity_levels(paper, ink))
     alpha = rgba.getchannel("A")
     luma = rgba.convert("L")  # ITU-R 601-2 luma of the colour (alpha ignored), in C
     step = max(1, round((rgba.width * rgba.height / POLARITY_SAMPLES) ** 0.5))
-    opacities = np.asarray(alpha)  # [H, W] uint8
-    weights = opacities[::step, ::step].ravel().astype(np.float32)  # a lattice
+    weights = np.asarray(alpha)[::step, ::step].ravel().astype(np.float32)  # a lattice
     opacity = float(weights.sum())
     lightness = float(np.asarray(luma, dtype=np.float32)[::step, ::step].ravel() @ weights)
-    paper = 255
-    if opacity > 0 and lightness / opacity > 127.5 and opacities.min() < 255:
-        paper = 0
+    paper = 0 if transparent and opacity > 0 and lightness / opacity > 127.5 else 255
     sheet = Image.new("L", rgba.size, paper)
     sheet.paste(luma, mask=alpha)  # luma * alpha + paper * (1 - alpha), rounded, in C
-    return sheet
+    return reduce_to_working_size(sheet)
+
+
+def band_extrema(image: Image.Image) -> list[tuple[int, int]]:
+    """(min, max) of each band of a multi-band 8-bit image, in C."""
+    extrema = image.getextrema()
+    return [(int(band[0]), int(band[1])) for band in extrema if isinstance(band, tuple)]
+
+
+@lru_cache(maxsize=64)
+def opacity_levels(paper: int, ink: int) -> tuple[int, ...]:
+    """Lookup table: opacity 0..255 -> the gray of `ink` at that opacity over `paper`."""
+    return tuple(round(paper + (ink - paper) * a / 255) for a in range(256))

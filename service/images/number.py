@@ -22,6 +22,8 @@ from service.errors import Unprocessable
 from service.images.boxes import Digit
 from service.images.decode import EXIF_ORIENTATION, FloatImage, load_frame, open_image, to_gray
 from service.images.digits import (
+    BLANK,
+    MIN_CONTRAST,
     SIDE,
     STROKE_EDGE,
     SUPERSAMPLE,
@@ -31,6 +33,7 @@ from service.images.digits import (
     fit_box,
     ink_map,
     inner_frame,
+    light_paper,
 )
 from service.images.necks import stroke_thickness
 from service.images.segment import find_digits
@@ -61,6 +64,8 @@ def read_number(data: bytes, max_pixels: int, max_digits: int) -> list[FoundDigi
     stored = image.size  # before a JPEG's reduced decoding (draft) changes it
     gray = to_gray(load_frame(image))  # decoded (422 when corrupt) before EXIF is read again
     width, height = upright_size(image, stored)
+    if (digit := mnist_form(gray)) is not None:
+        return [FoundDigit(digit, (0, 0, width, height))]
     # Small images (MNIST's own 28x28) are enlarged first so the 3x3 median cannot erase strokes.
     work = enlarge(gray, SUPERSAMPLE * SIDE)
     ink = ink_map(work)
@@ -75,6 +80,17 @@ def read_number(data: bytes, max_pixels: int, max_digits: int) -> list[FoundDigi
         )
     scale = (width / work.shape[1], height / work.shape[0])
     return [FoundDigit(to_mnist(ink, d), upload_box(d, scale)) for d in digits]
+
+
+def mnist_form(gray: FloatImage) -> Pixels | None:
+    """The pixels of a 28x28 upload, white ink on black: the model's own input size, a digit
+    already brought to MNIST's form (MNIST's own images); None for any other size."""
+    if gray.shape != (SIDE, SIDE):
+        return None
+    ink = 255.0 - gray if light_paper(gray) else gray
+    if float(ink.max() - ink.min()) < MIN_CONTRAST:
+        raise Unprocessable(BLANK)
+    return np.asarray(np.round(ink - ink.min()), dtype=np.uint8)
 
 
 def upright_size(image: Image.Image, stored: tuple[int, int]) -> tuple[int, int]:

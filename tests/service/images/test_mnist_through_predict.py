@@ -102,9 +102,6 @@ def test_subset_is_seeded_and_stratified(test_set: tuple[np.ndarray, np.ndarray]
     assert Counter(labels[picked].tolist()) == {d: PER_DIGIT for d in range(10)}
 
 
-@pytest.mark.xfail(
-    raises=AssertionError, strict=True, reason="measured 98.67% of 1,500 (target 99.0%), issue 17"
-)
 def test_mnist_subset_through_predict(
     client: TestClient, models_dir: Path, test_set: tuple[np.ndarray, np.ndarray]
 ) -> None:
@@ -114,9 +111,6 @@ def test_mnist_subset_through_predict(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    raises=AssertionError, strict=True, reason="measured 98.72% of 10,000 (target 99.0%), issue 17"
-)
 def test_mnist_test_set_through_predict(
     client: TestClient, models_dir: Path, test_set: tuple[np.ndarray, np.ndarray]
 ) -> None:

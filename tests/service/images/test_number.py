@@ -1,0 +1,64 @@
+"""service.images.number: what read_number does before and around finding the digits."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from service.errors import Unprocessable
+from service.images.decode import decode
+from service.images.digits import BLANK
+from service.images.number import read_number
+from training.data import load_mnist
+
+
+def png(pixels: np.ndarray, mode: str = "L") -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels, mode).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def mnist_digits(mnist_dir: Path) -> np.ndarray:
+    return load_mnist(mnist_dir, train=False)[0][:20]
+
+
+def test_a_28x28_upload_is_already_in_mnists_form(mnist_digits: np.ndarray) -> None:
+    for digit in mnist_digits:
+        (found,) = read_number(png(digit), 10**6, 12)
+        assert np.array_equal(found.image, digit)  # the model's own input, unchanged
+        assert found.box == (0, 0, 28, 28)
+        (inverted,) = read_number(png(255 - digit), 10**6, 12)  # dark ink on light paper
+        assert np.array_equal(inverted.image, digit)
+
+
+def test_a_blank_28x28_upload_is_422() -> None:
+    with pytest.raises(Unprocessable) as caught:
+        read_number(png(np.full((28, 28), 7, np.uint8)), 10**6, 12)
+    assert caught.value.message == BLANK
+
+
+def test_any_other_size_is_brought_to_mnists_form(mnist_digits: np.ndarray) -> None:
+    digit = mnist_digits[0]
+    big = np.asarray(Image.fromarray(digit).resize((29, 29), Image.Resampling.BILINEAR))
+    (found,) = read_number(png(big), 10**6, 12)
+    assert not np.array_equal(found.image, digit)  # re-fitted: cut, 20x20, centred by mass
+    assert np.corrcoef(found.image.ravel(), digit.ravel().astype(float))[0, 1] > 0.8
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (20, 40, 200), (250, 250, 250)])
+def test_a_one_colour_canvas_is_composited_as_the_general_case(colour: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(1)
+    rgba = np.zeros((60, 80, 4), np.uint8)
+    rgba[..., :3] = colour
+    rgba[..., 3] = rng.integers(0, 256, (60, 80))
+    rgba[0, 0, 3] = 0  # some transparency, so light strokes get black paper
+    luma = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
+    paper = 0.0 if luma > 127.5 else 255.0
+    alpha = rgba[..., 3] / 255.0
+    expected = luma * alpha + paper * (1 - alpha)
+    assert np.abs(decode(png(rgba, "RGBA"), 10**6) - expected).max() <= 1.0
