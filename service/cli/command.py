@@ -18,6 +18,7 @@ from typing import NoReturn
 import uvicorn
 
 from service.app import version
+from service.asgi.accept import GREEDY_ACCEPT_LOOP
 from service.cli.flags import FlagError, add_settings_flags, settings_from
 from service.cli.inventory import report
 from service.config import Settings, packaged_models_dir
@@ -73,6 +74,7 @@ def serve(settings: Settings) -> int:
             workers=settings.workers,
             log_level=settings.log_level,
             timeout_graceful_shutdown=30,
+            loop=GREEDY_ACCEPT_LOOP,  # uvloop accepting every queued connection a loop turn
         )
     return 0
 
