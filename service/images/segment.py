@@ -196,10 +196,25 @@ def digit_of(
     # Specks joined to a digit do not make it a drawing: count the pieces of some size.
     parts = [i for i in members if max(boxes[i].height, boxes[i].width) >= PIECE_SIZE * tallest]
     pieces = len(parts)
-    # A piece inside another's loop (eyes in a face, windows in a house) is never a digit's.
-    if any(boxes[i].inside(boxes[j]) for i in parts for j in parts if i != j):
+    # A piece inside another's loop (eyes in a face, windows in a house) is never a digit's;
+    # a broken thin stroke lying within another piece's box, but in no loop of it, is.
+    if any(in_loop(labels, i, j, boxes) for i in parts for j in parts if i != j):
         pieces = MAX_PIECES + 1
-    return Digit(box, np.isin(window, [i + 1 for i in members]), pieces)
+    own = np.zeros(len(boxes) + 1, dtype=bool)  # label -> whether it is one of the members
+    own[[i + 1 for i in members]] = True
+    return Digit(box, own[window], pieces)
+
+
+def in_loop(labels: npt.NDArray[np.int32], inner: int, outer: int, boxes: list[Box]) -> bool:
+    """Whether piece `inner` lies (mostly) in a hole of piece `outer` (labels are index + 1)."""
+    if not boxes[inner].inside(boxes[outer]):
+        return False
+    b = boxes[outer]
+    window = labels[b.top : b.bottom, b.left : b.right]
+    ring = window == outer + 1
+    holes_ = ndimage.binary_fill_holes(ring) & ~ring
+    piece = window == inner + 1
+    return bool((piece & holes_).sum() * 2 > piece.sum())
 
 
 def on_one_line(digits: list[Digit]) -> bool:

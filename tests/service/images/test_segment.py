@@ -105,3 +105,13 @@ def test_shapes_not_on_one_line_are_not_a_number() -> None:
     with pytest.raises(Unprocessable) as error:
         find_digits(strokes(image))
     assert error.value.args[0] == NOT_DIGITS
+
+
+def test_a_broken_stroke_within_a_digits_box_but_in_no_loop_is_part_of_it() -> None:
+    # A 6 written with a thin pen, its loop broken off the stem: the loop lies within the
+    # stem's box but in no hole of it, unlike a face's eyes. One digit, not a drawing.
+    image, draw = canvas(300, 200)
+    draw.line([(150, 20), (80, 20), (80, 180), (150, 180)], fill=255, width=PEN)  # a [ shape
+    draw.ellipse([95, 100, 140, 160], outline=255, width=PEN)  # the loop, apart from it
+    (digit,) = find_digits(strokes(image))
+    assert digit.box == Box(15, 75, 186, 151)
