@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from service.asgi.fastpath import InferFastPath
-from service.asgi.limits import ConnectionCap
+from service.asgi.limits import ConnectionCap, InferAdmission
 from service.asgi.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.asgi.responses import domain_error_response, error_response
 from service.config import Settings
@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def add_middleware(app: FastAPI, settings: Settings) -> None:
     """Innermost first (each add wraps the ones before): the V2 infer fast path, so limits,
-    logs and metrics still apply to it; the body limit; the in-flight cap; the request context."""
+    logs and metrics still apply to it; the body limit; the in-flight cap; the inference cap
+    (asgi/limits.py: refuses before the body is read); the request context."""
     if settings.infer_fast_path:
         # v2.router's own routes: app.routes holds FastAPI's _IncludedRouter wrappers
         app.add_middleware(InferFastPath, routes=v2.infer_routes(v2.router.routes))
@@ -100,6 +101,7 @@ def add_middleware(app: FastAPI, settings: Settings) -> None:
         read_timeout_s=settings.body_read_timeout_s,
     )
     app.add_middleware(ConnectionCap, limit=settings.max_connections)
+    app.add_middleware(InferAdmission, limit=settings.max_infer_in_flight)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,

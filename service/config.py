@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     answered 503 with Retry-After at once, so the admitted ones keep a bounded wait and the
     event loop keeps answering health checks under a flood."""
 
+    max_infer_in_flight: int = Field(default=64, ge=1)
+    """Inference requests (V2 infer, /predict, v1 predict) one worker holds at once, counted
+    from the moment their headers arrive; past it a new one is answered 503 with Retry-After
+    before its body is read, so under a flood the admitted ones keep a bounded wait and the
+    refused ones cost the worker little."""
+
     batch_inline: bool = True
     """Run a batch on the event loop itself when its measured run time is below a measured
     thread hand-off (a one-image MLP: about 40 us against 60-120); bigger batches and slower

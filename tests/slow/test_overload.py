@@ -113,3 +113,68 @@ def test_past_the_connection_cap_requests_get_503_and_health_still_answers(
             assert answer_of(sock, timeout=15).startswith(b"HTTP/1.1 408")
             sock.close()
         assert infer(client, svc.url, 1).status_code == 200
+
+
+def test_past_the_in_flight_cap_infer_is_refused_before_its_body_is_read(
+    service: ServiceFactory,
+) -> None:
+    svc = service(NNSERVE_MAX_INFER_IN_FLIGHT="2", NNSERVE_WORKERS="1")
+    answers = flood(svc.url, clients=16, seconds=3.0, rows=256)
+    statuses = {a.status_code for a in answers}
+    assert statuses <= {200, 503}, statuses
+    refused = [a for a in answers if a.status_code == 503]
+    assert refused and len(refused) < len(answers)
+    for answer in refused:
+        assert answer.headers["retry-after"] == "1" and answer.headers["x-request-id"]
+        assert answer.json() == {
+            "error": "the server has 2 inference requests in flight, its limit: retry later"
+        }
+    with httpx.Client() as client:
+        assert infer(client, svc.url, 1).status_code == 200
+
+
+def sent_infer(url: str) -> socket.socket:
+    """A connection that sends one whole V2 binary infer request and reads nothing yet."""
+    parts = urlsplit(url)
+    body, headers = v2_binary(1)
+    head = f"POST {V2} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {len(body)}\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    sock = socket.create_connection((parts.hostname, parts.port))
+    sock.sendall(head.encode() + b"\r\n" + body)
+    return sock
+
+
+def status_line(sock: socket.socket, timeout: float) -> bytes:
+    """The first line of the answer on a keep-alive connection (it stays open after)."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n" not in data and (chunk := sock.recv(4096)):
+        data += chunk
+    return data
+
+
+def test_a_fresh_probe_connection_is_answered_while_hundreds_wait_to_be_accepted(
+    service: ServiceFactory,
+) -> None:
+    """As a Kubernetes probe does: a new connection for each GET /v2/health/live, while a flood
+    keeps the event loop busy and 500 connections arrive at once. The probe must answer within
+    the Deployment's timeoutSeconds (3 s): before the greedy accept (asgi/accept.py) the
+    probe's connection waited in the kernel's accept queue behind the others (3-9 s)."""
+    svc = service(NNSERVE_WORKERS="1")
+    with ThreadPoolExecutor(1) as pool:
+        load = pool.submit(flood, svc.url, 8, 6.0, 64)
+        time.sleep(1.0)
+        crowd = [sent_infer(svc.url) for _ in range(500)]
+        slowest = 0.0
+        for _ in range(5):
+            start = time.perf_counter()
+            answer = httpx.get(svc.url + "/v2/health/live", timeout=10)
+            slowest = max(slowest, time.perf_counter() - start)
+            assert answer.status_code == 200
+            time.sleep(0.3)
+        assert load.result(), "the flood got answers"
+    answered = [status_line(sock, timeout=10) for sock in crowd]
+    for sock in crowd:
+        sock.close()
+    assert slowest < 3.0, f"a probe took {slowest:.2f} s"
+    assert all(raw.startswith((b"HTTP/1.1 200", b"HTTP/1.1 503")) for raw in answered)

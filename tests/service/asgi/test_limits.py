@@ -1,0 +1,145 @@
+"""InferAdmission at the ASGI edge: past `limit` inference requests in flight a new one is
+answered 503 with Retry-After and the exact JSON error body before its body is read; other
+paths and methods pass; the count falls when requests finish (also when they fail). And the
+real app: the setting is wired in, the request id is on the refusal."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.asgi.limits import InferAdmission
+from service.config import Settings
+
+Message = dict[str, Any]
+
+
+class Held:
+    """An inner app that reads its body and then waits until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.reads = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        self.reads += 1
+        await self.release.wait()
+        if "boom" in scope["path"]:
+            raise RuntimeError("boom")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def scope(path: str, method: str = "POST") -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": path, "headers": []}
+
+
+async def call(app: Any, path: str, method: str = "POST") -> tuple[list[Message], int]:
+    """(messages sent, times receive was called)."""
+    sent: list[Message] = []
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        received += 1
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope(path, method), receive, send)
+    return sent, received
+
+
+def test_past_the_limit_a_request_is_refused_before_its_body_is_read() -> None:
+    async def scenario() -> None:
+        inner = Held()
+        edge = InferAdmission(inner, limit=2)
+        held = [asyncio.create_task(call(edge, "/v2/models/m/infer")) for _ in range(2)]
+        await asyncio.sleep(0.01)
+        assert edge.in_flight == 2
+        sent, received = await call(edge, "/v2/models/m/infer")
+        assert received == 0  # not a byte of the body read
+        start, body = sent
+        assert start["status"] == 503
+        headers = dict(start["headers"])
+        assert headers[b"retry-after"] == b"1"
+        assert headers[b"content-type"] == b"application/json"
+        assert orjson.loads(body["body"]) == {
+            "error": "the server has 2 inference requests in flight, its limit: retry later"
+        }
+        assert edge.refused == 1
+        inner.release.set()
+        for task in held:
+            assert (await task)[0][0]["status"] == 200
+        assert edge.in_flight == 0
+        sent, _ = await call(edge, "/predict")  # room again
+        assert sent[0]["status"] == 200
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/v2/health/live", "GET"), ("/metrics", "GET"), ("/v2/models/m", "GET"), ("/x", "POST")],
+)
+def test_other_paths_and_methods_are_never_counted_or_refused(path: str, method: str) -> None:
+    async def scenario() -> None:
+        inner = Held()
+        inner.release.set()
+        edge = InferAdmission(inner, limit=1)
+        edge.in_flight = 1  # full
+        sent, _ = await call(edge, path, method)
+        assert sent[0]["status"] == 200 and edge.refused == 0
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "path", ["/v2/models/m/versions/1/infer", "/predict", "/v1/models/m:predict"]
+)
+def test_every_inference_endpoint_is_counted(path: str) -> None:
+    async def scenario() -> None:
+        edge = InferAdmission(Held(), limit=1)
+        edge.in_flight = 1
+        sent, _ = await call(edge, path)
+        assert sent[0]["status"] == 503
+
+    asyncio.run(scenario())
+
+
+def test_a_request_that_fails_gives_its_place_back() -> None:
+    async def scenario() -> None:
+        inner = Held()
+        inner.release.set()
+        edge = InferAdmission(inner, limit=1)
+        with pytest.raises(RuntimeError):
+            await call(edge, "/v2/models/boom/infer")
+        assert edge.in_flight == 0
+
+    asyncio.run(scenario())
+
+
+def test_the_app_refuses_with_its_request_id_and_counts_in_metrics(tmp_path: Path) -> None:
+    settings = Settings(models_dir=Path("models"), max_infer_in_flight=1, grpc_port=0)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        edge = app.middleware_stack
+        while not isinstance(edge, InferAdmission):  # the built stack, outermost first
+            edge = edge.app
+        edge.in_flight = 1  # one request held elsewhere: the next is refused
+        answer = client.post("/v2/models/mnist-mlp/infer", json={"inputs": []})
+        assert answer.status_code == 503
+        assert answer.headers["retry-after"] == "1" and answer.headers["x-request-id"]
+        assert "inference requests in flight" in answer.json()["error"]
+        assert client.get("/v2/health/live").status_code == 200
+        edge.in_flight = 0
+        assert client.post("/v2/models/mnist-mlp/infer", json={"inputs": []}).status_code == 400
+        assert 'status="503"' in client.get("/metrics").text
