@@ -83,7 +83,10 @@ def light_paper(gray: FloatImage) -> bool:
     border = np.concatenate(
         [gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()]
     )
-    dark, light = np.percentile(thinned(gray), [1.0, 99.0])
+    # The 1st and 99th percentiles, from the histogram of whole levels (a sort is slower).
+    counts = np.bincount(np.clip(thinned(gray), 0, 255).astype(np.uint8).ravel(), minlength=256)
+    cumulative = np.cumsum(counts)
+    dark, light = np.searchsorted(cumulative, [0.01 * cumulative[-1], 0.99 * cumulative[-1]])
     return bool(np.median(border) > (dark + light) / 2.0)
 
 
