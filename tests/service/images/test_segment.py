@@ -114,4 +114,4 @@ def test_a_broken_stroke_within_a_digits_box_but_in_no_loop_is_part_of_it() -> N
     draw.line([(150, 20), (80, 20), (80, 180), (150, 180)], fill=255, width=PEN)  # a [ shape
     draw.ellipse([95, 100, 140, 160], outline=255, width=PEN)  # the loop, apart from it
     (digit,) = find_digits(strokes(image))
-    assert digit.box == Box(15, 75, 186, 151)
+    assert digit.box == Box(15, 76, 186, 151)
