@@ -127,6 +127,11 @@ def overload_table(row: Row | None) -> list[str]:
         lines.append(
             f"| {kind} | {p['n']} | {p['p50_ms']:.1f} | {p['p99_ms']:.1f} | {p['max_ms']:.1f} |"
         )
+    for kind, p in row.get("server_side", {}).items():  # the server's own histogram: bucket bounds
+        lines.append(
+            f"| {kind}, server-side (<=) | {p['n']:.0f} | {p['p50_ms']:.1f} "
+            f"| {p['p99_ms']:.1f} | - |"
+        )
     return lines
 
 

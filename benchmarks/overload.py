@@ -5,14 +5,19 @@ Probe latencies are taken by a client that shares the two cores with wrk and the
 they are upper bounds.
 
     python -m benchmarks.overload [--connections 1000] [--seconds 10]
+    python -m benchmarks.overload --sweep 16,32,64,128,256   # max_infer_in_flight, one row each
+
+"live new" opens a new connection for every GET, as a Kubernetes probe does; "live" keeps one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -46,8 +51,26 @@ class Seen:
             self.ms[kind].append(ms)
 
 
+def _fresh_probe(url: str, kind: str, seen: Seen, until: float) -> None:
+    """A new connection per GET, 200 ms apart, as the kubelet probes."""
+    while time.monotonic() < until:
+        start = time.perf_counter()
+        try:
+            status = httpx.get(url, timeout=10.0).status_code
+        except httpx.HTTPError:
+            with seen.lock:
+                seen.failures[kind] += 1
+            continue
+        ms = (time.perf_counter() - start) * 1000
+        seen.add(kind if status == 200 else f"{kind} {status}", ms)
+        time.sleep(0.2)
+
+
 def _probe(url: str, kind: str, seen: Seen, until: float, payload: Payload | None) -> None:
     """Back-to-back requests until `until`; health and metrics pause 50 ms between calls."""
+    if kind.endswith(" new"):
+        _fresh_probe(url, kind, seen, until)
+        return
     headers = {"content-type": payload.content_type} if payload else {}
     if payload and payload.header:
         headers[payload.header[0]] = payload.header[1]
@@ -82,6 +105,40 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
+SERVER_SIDE = {"admitted": "/v2/models/{name}/infer", "refused": "unmatched"}
+"""The server's own request-duration histogram, per endpoint label: admitted infer calls are
+routed; refusals at the edge (asgi/limits.InferAdmission) come before routing: "unmatched"."""
+
+
+def _bucket_quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """The upper bound (ms) of the first bucket holding the q-th fraction of the count."""
+    total = buckets[-1][1] if buckets else 0.0
+    for bound, count in buckets:
+        if total and count >= q * total:
+            return bound * 1000
+    return float("nan")
+
+
+def server_side(url: str) -> dict[str, dict[str, float]]:
+    """From /metrics: time from a request's headers to the end of its answer, as the server
+    measured it (no wait for the loop to read the socket), per kind: count, p50, p99 (bucket
+    bounds: an upper bound on the quantile)."""
+    text = httpx.get(url + "/metrics", timeout=30.0).text
+    out = {}
+    for kind, endpoint in SERVER_SIDE.items():
+        prefix = f'nnserve_request_duration_seconds_bucket{{endpoint="{endpoint}",'
+        buckets = []
+        for line in text.splitlines():
+            if line.startswith(prefix):
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                buckets.append((float(bound), float(line.rsplit(" ", 1)[1])))
+        buckets.sort()
+        n = buckets[-1][1] if buckets else 0.0
+        out[kind] = {"n": n, "p50_ms": _bucket_quantile(buckets, 0.5),
+                     "p99_ms": _bucket_quantile(buckets, 0.99)}  # fmt: skip
+    return out
+
+
 def summary(seen: Seen, load: dict[str, Any], cpu_us: float) -> dict[str, Any]:
     """One row: what wrk saw overall and what the probes saw, per kind."""
     errors = load["errors"]
@@ -112,6 +169,7 @@ def measure(server: Server, connections: int, seconds: float) -> dict[str, Any]:
         until = time.monotonic() + seconds - 2.0
         probes = [
             (server.url + "/v2/health/live", "live", None),
+            (server.url + "/v2/health/live", "live new", None),
             (server.url + "/metrics", "metrics", None),
             *[(server.url + plan.V2_INFER, "infer", payload)] * SAMPLERS,
         ]
@@ -127,7 +185,9 @@ def measure(server: Server, connections: int, seconds: float) -> dict[str, Any]:
         used = servers.cpu_seconds(server.process.pid) - before
     parsed = wrk.parse(out)
     parsed["connections"], parsed["seconds"] = connections, float(parsed["duration_us"]) / 1e6
-    return summary(seen, parsed, used * 1e6 / max(int(parsed["requests"]), 1))
+    row = summary(seen, parsed, used * 1e6 / max(int(parsed["requests"]), 1))
+    row["server_side"] = server_side(server.url)
+    return row
 
 
 TARGETS = [
@@ -135,7 +195,10 @@ TARGETS = [
     ("overload: admitted infer p99 ms", "admitted", "p99_ms", 250.0, False),
     ("overload: shed infer (503) p99 ms", "shed", "p99_ms", 10.0, False),
     ("overload: /v2/health/live slowest ms", "live", "max_ms", 100.0, False),
+    ("overload: /v2/health/live, new connections, slowest ms", "live new", "max_ms", 100.0, False),
     ("overload: /metrics slowest ms", "metrics", "max_ms", 100.0, False),
+    ("overload: admitted infer, server-side p99 ms", "server:admitted", "p99_ms", 250.0, False),
+    ("overload: refused infer (503), server-side p99 ms", "server:refused", "p99_ms", 10.0, False),
     ("overload: socket errors (wrk)", None, "socket_errors", 0.0, False),
     ("overload: probes without an answer", None, "probe_failures", 0.0, False),
     ("overload: 503 without Retry-After", None, "shed_without_retry_after", 0.0, False),
@@ -150,10 +213,62 @@ def figures(row: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
         if kind is None:
             value = row[figure]
             measured = float(sum(value.values()) if isinstance(value, dict) else value)
+        elif kind.startswith("server:"):
+            side = row.get("server_side", {}).get(kind.removeprefix("server:"), {})
+            measured = float(side.get(figure, float("nan")))
         else:
             measured = float(row["probes"].get(kind, {}).get(figure, float("nan")))
         out.append((label, measured, goal, higher))
     return out
+
+
+def row_for(models_dir: Path, connections: int, seconds: float, **settings: str) -> dict[str, Any]:
+    """One overload row against a fresh one-worker nnserve with these NNSERVE_ settings."""
+    server = contenders.nnserve("nnserve", models_dir, Threads(), 1, **settings)
+    with servers.running([server]):
+        row = measure(server, connections, seconds)
+    row["load1"] = os.getloadavg()[0]
+    row["settings"] = settings
+    return row
+
+
+def sweep_table(rows: list[dict[str, Any]], command: str) -> str:
+    """The sweep as markdown: one line per max_infer_in_flight value."""
+    lines = [
+        "# Overload sweep: max_infer_in_flight (one worker, wrk V2 binary, one image)", "",
+        f"`{command}`", "",
+        "| max_infer_in_flight | wrk req/s | admitted p50 / p99 ms | refused p50 / p99 ms "
+        "| live p99 ms | live new max ms | metrics max ms | server-side admitted p50 / p99 ms "
+        "| server-side refused p99 ms | refused % | socket errors | CPU us/req | load1 |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]  # fmt: skip
+    for row in rows:
+        side = row["server_side"]
+        answered = side["admitted"]["n"] + side["refused"]["n"]
+        refused = 100 * side["refused"]["n"] / answered if answered else float("nan")
+
+        def cell(kind: str, figure: str, probe: dict[str, Any] = row["probes"]) -> str:
+            return f"{probe[kind][figure]:.0f}" if kind in probe else "-"
+
+        lines.append(
+            f"| {row['settings']['max_infer_in_flight']} | {row['wrk_rps']:.0f} "
+            f"| {cell('admitted', 'p50_ms')} / {cell('admitted', 'p99_ms')} "
+            f"| {cell('shed', 'p50_ms')} / {cell('shed', 'p99_ms')} | {cell('live', 'p99_ms')} "
+            f"| {cell('live new', 'max_ms')} | {cell('metrics', 'max_ms')} "
+            f"| {side['admitted']['p50_ms']:.0f} / {side['admitted']['p99_ms']:.0f} "
+            f"| {side['refused']['p99_ms']:.1f} | {refused:.0f} "
+            f"| {row['socket_errors']} | {row['cpu_us']:.0f} | {row['load1']:.2f} |"
+        )
+    notes = [
+        "", "Client-side figures come from the probes (one request at a time beside wrk, "
+        "on the same cores); server-side ones from the server's own histogram, from a "
+        "request's headers to the end of its answer (bucket bounds, so upper bounds), which "
+        "leaves out the wait for the event loop to read the socket. With wrk's closed loop "
+        "every answer, refusals included, is followed at once by the next request, so a "
+        "client's mean wait is connections / answers per second (Little's law) whatever is "
+        "refused.",
+    ]  # fmt: skip
+    return "\n".join(lines + notes) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -161,11 +276,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
+    parser.add_argument("--sweep", help="comma-separated max_infer_in_flight values")
     args = parser.parse_args(argv)
-    server = contenders.nnserve("nnserve", args.models_dir, Threads(), 1)
-    with servers.running([server]):
-        row = measure(server, args.connections, args.seconds)
-    print(json.dumps(row, indent=1))
+    if not args.sweep:
+        print(json.dumps(row_for(args.models_dir, args.connections, args.seconds), indent=1))
+        return
+    rows = [
+        row_for(args.models_dir, args.connections, args.seconds, max_infer_in_flight=value)
+        for value in args.sweep.split(",")
+    ]
+    command = "python -m benchmarks.overload " + " ".join(argv or sys.argv[1:])
+    table = sweep_table(rows, command)
+    (ROOT / "benchmarks" / "results" / "overload-sweep.md").write_text(table)
+    print(table)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import httpx
+import numpy as np
 import orjson
 import pytest
 
@@ -178,3 +179,34 @@ def test_a_fresh_probe_connection_is_answered_while_hundreds_wait_to_be_accepted
         sock.close()
     assert slowest < 3.0, f"a probe took {slowest:.2f} s"
     assert all(raw.startswith((b"HTTP/1.1 200", b"HTTP/1.1 503")) for raw in answered)
+
+
+def test_a_request_that_waits_past_its_parameters_timeout_is_answered_not_run(
+    service: ServiceFactory,
+) -> None:
+    """Triton's per-request timeout (V2 parameters.timeout, microseconds): while a flood of
+    large batches keeps the model busy, a request willing to wait 1 us is answered 503 with
+    the reason; one willing to wait 30 s is served."""
+    svc = service(NNSERVE_WORKERS="1")
+    x = np.random.default_rng(0).normal(size=(1, 784)).astype(np.float32)
+
+    def body(timeout_us: int) -> bytes:
+        tensor = {"name": "input", "shape": [1, 784], "datatype": "FP32", "data": x.ravel()}
+        request = {"inputs": [tensor], "parameters": {"timeout": timeout_us}}
+        return orjson.dumps(request, option=orjson.OPT_SERIALIZE_NUMPY)
+
+    headers = {"content-type": "application/json"}
+    with ThreadPoolExecutor(1) as pool, httpx.Client(timeout=30) as client:
+        load = pool.submit(flood, svc.url, 6, 4.0, 1024)
+        time.sleep(1.0)
+        impatient = [client.post(svc.url + V2, content=body(1), headers=headers) for _ in range(20)]
+        patient = client.post(svc.url + V2, content=body(30_000_000), headers=headers)
+        assert load.result()
+    expired = [a for a in impatient if a.status_code == 503]
+    assert expired, [a.status_code for a in impatient]
+    for answer in expired:
+        error = answer.json()["error"]
+        assert "timeout" in error and "1 us" in error and answer.headers["x-request-id"]
+    assert {a.status_code for a in impatient} <= {200, 503}
+    assert patient.status_code == 200
+    assert len(patient.json()["outputs"][0]["data"]) == 10
