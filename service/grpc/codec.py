@@ -6,6 +6,7 @@ that matches its datatype: `int_contents` for INT8/16/32, `uint_contents` for UI
 ...; FP16 has none, so it travels raw only). The two may not be mixed in one request. The
 response answers the way the request asked: raw when the inputs were raw (what
 tritonclient.grpc sends), typed when they were typed; raw always when an output is FP16.
+`parameters["timeout"]` (microseconds in the queue) is honoured as REST's parameters.timeout.
 Every check raises BadRequest, so a bad tensor is INVALID_ARGUMENT and never a crash.
 """
 
@@ -62,7 +63,7 @@ def decode_infer(request: pb.ModelInferRequest) -> InferRequest:
         feeds[tensor.name] = decode_input(tensor, content)
     outputs = _requested_outputs(request)
     requested = [OutputRequest(name, raw) for name in outputs] if outputs else None
-    return InferRequest(request.id or None, feeds, requested, raw)
+    return InferRequest(request.id or None, feeds, requested, raw, _timeout_us(request))
 
 
 def decode_input(tensor: pb.ModelInferRequest.InferInputTensor, raw: bytes | None) -> np.ndarray:
@@ -87,6 +88,21 @@ def decode_input(tensor: pb.ModelInferRequest.InferInputTensor, raw: bytes | Non
             f"{field} has {values.size}"
         )
     return cast(name, values, tensor.datatype, dtype_of(name, tensor.datatype)).reshape(shape)
+
+
+def _timeout_us(request: pb.ModelInferRequest) -> int | None:
+    """parameters["timeout"]: the microseconds the request may wait in the queue, as REST's
+    parameters.timeout (tritonclient.grpc's infer(timeout=...) sends it as int64_param)."""
+    if "timeout" not in request.parameters:
+        return None
+    parameter = request.parameters["timeout"]
+    choice = parameter.WhichOneof("parameter_choice")
+    value = getattr(parameter, choice) if choice else None
+    if choice not in ("int64_param", "uint64_param") or not isinstance(value, int) or value <= 0:
+        raise BadRequest(
+            f"parameters.timeout must be a positive integer (microseconds), not {value!r}"
+        )
+    return value
 
 
 def _requested_outputs(request: pb.ModelInferRequest) -> list[str] | None:

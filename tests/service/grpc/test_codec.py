@@ -172,3 +172,36 @@ def test_encode_raw_and_typed() -> None:
 def test_fp16_outputs_force_raw() -> None:
     response = encode_infer("m", "1", "", {"h": np.array([1.0], np.float16)}, raw=False)
     assert response.raw_output_contents and response.outputs[0].datatype == "FP16"
+
+
+def one_image() -> pb.ModelInferRequest:
+    x = np.zeros((1, 3), np.float32)
+    return request({"name": "input", "datatype": "FP32", "shape": [1, 3]}, raw=[x.tobytes()])
+
+
+def test_timeout_parameter_is_the_queue_timeout() -> None:
+    assert decode_infer(one_image()).timeout_us is None
+    message = one_image()
+    message.parameters["timeout"].int64_param = 2500  # what tritonclient.grpc's timeout= sends
+    assert decode_infer(message).timeout_us == 2500
+    message.parameters["timeout"].uint64_param = 7
+    assert decode_infer(message).timeout_us == 7
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("int64_param", 0), ("int64_param", -5), ("string_param", "10"), ("double_param", 1.5),
+     ("bool_param", True)],
+)  # fmt: skip
+def test_a_bad_timeout_parameter_is_a_bad_request(field: str, value: Any) -> None:
+    message = one_image()
+    setattr(message.parameters["timeout"], field, value)
+    with pytest.raises(BadRequest, match=r"parameters\.timeout must be a positive integer"):
+        decode_infer(message)
+
+
+def test_an_unset_timeout_parameter_is_a_bad_request() -> None:
+    message = one_image()
+    message.parameters["timeout"].Clear()  # the key is there, no value chosen
+    with pytest.raises(BadRequest, match="not None"):
+        decode_infer(message)

@@ -98,6 +98,24 @@ def test_typed_contents_both_ways_and_errors(tiny_repo: Path) -> None:
     serve(tiny_repo, "none", check)
 
 
+def test_the_timeout_parameter_as_rest_reads_it(tiny_repo: Path) -> None:
+    async def check(call: Client, channel: grpc.aio.Channel) -> None:
+        request = pb.ModelInferRequest(model_name="tiny-linear")
+        request.inputs.add(
+            name="input", datatype="FP32", shape=[1, 1]
+        ).contents.fp32_contents.append(1)
+        request.parameters["timeout"].int64_param = 10_000_000  # 10 s in the queue: plenty
+        answer = await call("ModelInfer", request, pb.ModelInferResponse)
+        assert list(answer.outputs[0].shape) == [1, 1]
+        request.parameters["timeout"].int64_param = -1
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await call("ModelInfer", request, pb.ModelInferResponse)
+        assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "parameters.timeout must be a positive integer" in str(failure.value.details())
+
+    serve(tiny_repo, "none", check)
+
+
 def test_not_ready_model_is_unavailable_and_unready(tiny_repo: Path) -> None:
     (tiny_repo / "tiny-linear" / "1" / "model.onnx").write_bytes(b"not onnx")
 
