@@ -64,14 +64,16 @@ def prepare_softmax(data_dir: Path) -> Prepared:
     return _mnist_prepared(models.SoftmaxRegression(config), asdict(config), data_dir)
 
 
-def _tensors(x: np.ndarray, y: np.ndarray) -> Tensors:
-    return Tensors(torch.from_numpy(x), torch.from_numpy(y))
+def _split_tensors(split: Split) -> tuple[Tensors, Tensors]:
+    """A small data set's training and held-out parts as tensors."""
+    train = Tensors(torch.from_numpy(split.x_train), torch.from_numpy(split.y_train))
+    return train, Tensors(torch.from_numpy(split.x_test), torch.from_numpy(split.y_test))
 
 
 def prepare_logistic(_: Path) -> Prepared:
     split = data.gaussian_blobs()
     config = models.LogisticConfig()
-    train, test = _tensors(split.x_train, split.y_train), _tensors(split.x_test, split.y_test)
+    train, test = _split_tensors(split)
     prep = Preprocessing(kind="none")
     model = models.LogisticRegression(config)
     return Prepared(model, asdict(config), train, test, prep, {"blobs": split.sha256()})
@@ -81,7 +83,7 @@ def prepare_linear(_: Path) -> Prepared:
     split = data.height_weight()
     mean, std = float(split.x_train.mean()), float(split.x_train.std())
     config = models.LinearConfig(mean=mean, std=std)
-    train, test = _tensors(split.x_train, split.y_train), _tensors(split.x_test, split.y_test)
+    train, test = _split_tensors(split)
     prep = Preprocessing(kind="standardize", mean=[mean], std=[std], in_graph=True)
     model = models.LinearRegression(config)
     return Prepared(model, asdict(config), train, test, prep, {"height-weight": split.sha256()})
@@ -94,7 +96,7 @@ def prepare_polynomial(_: Path, degree: int = 3) -> Prepared:
     mean = tuple(float(m) for m in features.mean(dim=0))
     std = tuple(float(s) for s in features.std(dim=0, correction=0))
     config = models.PolynomialConfig(degree=degree, mean=mean, std=std)
-    train, test = _tensors(split.x_train, split.y_train), _tensors(split.x_test, split.y_test)
+    train, test = _split_tensors(split)
     prep = Preprocessing(
         kind="standardize", mean=list(mean), std=list(std), degree=degree, in_graph=True
     )
@@ -103,26 +105,19 @@ def prepare_polynomial(_: Path, degree: int = 3) -> Prepared:
 
 
 def prepare_tiny_mlp(_: Path) -> Prepared:
-    data = tiny_mlp.xor_clusters()
+    split = tiny_mlp.xor_clusters()
     config = tiny_mlp.TinyMlpConfig()
-    train, test = (
-        _tensors(data.x_train, data.y_train),
-        _tensors(data.x_validation, data.y_validation),
-    )
+    train, test = _split_tensors(split)
     model = tiny_mlp.TinyMlp(config)
-    digest = Split(data.x_train, data.y_train, data.x_validation, data.y_validation).sha256()
-    return Prepared(model, asdict(config), train, test, Preprocessing(kind="none"), {"xor": digest})
+    prep = Preprocessing(kind="none")
+    return Prepared(model, asdict(config), train, test, prep, {"xor": split.sha256()})
 
 
 def prepare_polynomial_fit(_: Path) -> Prepared:
-    data = polynomial_fit.noisy_curve()
+    split = polynomial_fit.noisy_curve()
     config = polynomial_fit.PolynomialFitConfig()
-    train, test = (
-        _tensors(data.x_train, data.y_train),
-        _tensors(data.x_validation, data.y_validation),
-    )
+    train, test = _split_tensors(split)
     prep = Preprocessing(kind="legendre", mean=[config.centre], std=[config.half_width],
                          degree=MAX_DEGREE, in_graph=True)  # fmt: skip
-    digest = Split(data.x_train, data.y_train, data.x_validation, data.y_validation).sha256()
     model = polynomial_fit.PolynomialFit(config)
-    return Prepared(model, asdict(config), train, test, prep, {"noisy-curve": digest})
+    return Prepared(model, asdict(config), train, test, prep, {"noisy-curve": split.sha256()})

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from training.backprop.polynomial import MAX_DEGREE, legendre_features
+from training.data import Split
 
 SEED = 9
 CENTRE, HALF_WIDTH = 0.0, 3.0
@@ -31,18 +32,9 @@ def true_curve(x: np.ndarray) -> np.ndarray:
     return 1.8 * t**3 - 1.2 * t + 0.3
 
 
-@dataclass(frozen=True)
-class CurveData:
-    """Training and validation points: x float32 [N, 1], y float32 [N]."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_validation: np.ndarray
-    y_validation: np.ndarray
-
-
-def noisy_curve(n_train: int = 11) -> CurveData:
-    """Seeded: training t evenly spaced in [-1, 1] (+-0.03 jitter), validation between them."""
+def noisy_curve(n_train: int = 11) -> Split:
+    """Seeded: training t evenly spaced in [-1, 1] (+-0.03 jitter), validation (the held-out
+    part) between them; x float32 [N, 1], y float32 [N]."""
     rng = np.random.default_rng(SEED)
     grid = np.linspace(-1.0, 1.0, n_train)
     t = np.clip(grid + rng.uniform(-0.03, 0.03, n_train), -1.0, 1.0)
@@ -54,7 +46,7 @@ def noisy_curve(n_train: int = 11) -> CurveData:
         return np.round(CENTRE + HALF_WIDTH * values, 4).astype(np.float32).reshape(-1, 1)
 
     rounded = (np.round(y, 4).astype(np.float32), np.round(y_val, 4).astype(np.float32))
-    return CurveData(column(t), rounded[0], column(t_val), rounded[1])
+    return Split(column(t), rounded[0], column(t_val), rounded[1])
 
 
 @dataclass(frozen=True)

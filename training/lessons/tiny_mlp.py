@@ -15,29 +15,22 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from training.data import Split
+
 SEED = 20_260_101
 CENTRES = ((1.0, 1.0), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0))  # the first two are class 1
 SPREAD = 0.35
 
 
-@dataclass(frozen=True)
-class XorData:
-    """Training and validation points: x float32 [N, 2], y float32 0/1 [N]."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_validation: np.ndarray
-    y_validation: np.ndarray
-
-
-def xor_clusters(n_train: int = 120, n_validation: int = 60) -> XorData:
-    """Four seeded clusters; cluster q of each point uniform, class 1 for q in {0, 1}."""
+def xor_clusters(n_train: int = 120, n_validation: int = 60) -> Split:
+    """Four seeded clusters; cluster q of each point uniform, class 1 for q in {0, 1}.
+    Training and validation (the held-out part) points: x float32 [N, 2], y float32 0/1 [N]."""
     rng = np.random.default_rng(SEED)
     cluster = rng.integers(0, len(CENTRES), size=n_train + n_validation)  # [N]
     noise = rng.normal(scale=SPREAD, size=(len(cluster), 2))  # [N, 2]
     x = np.round(np.asarray(CENTRES)[cluster] + noise, 4).astype(np.float32)  # [N, 2]
     y = (cluster < 2).astype(np.float32)  # [N]
-    return XorData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+    return Split(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
 
 
 @dataclass(frozen=True)
