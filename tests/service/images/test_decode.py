@@ -10,7 +10,14 @@ import pytest
 from PIL import Image
 
 from service.errors import NNServeError, PayloadTooLarge, Unprocessable, UnsupportedMediaType
-from service.images.decode import CORRUPT, WORKING_PIXELS, WORKING_SIDE, decode, working_size
+from service.images.decode import (
+    CORRUPT,
+    WORKING_PIXELS,
+    WORKING_SIDE,
+    decode,
+    reduce_to_working_size,
+    working_size,
+)
 from tests.service.images.synthetic import encode, png_header_only
 
 LIMIT = 25_000_000
@@ -108,6 +115,26 @@ def test_transparency_in_other_modes_and_formats(fmt: str, mode: str) -> None:
         image.info["transparency"] = image.getpixel((39, 0))
     gray = decode(encode(image.convert(mode) if mode != "P" else image, fmt, lossless=True), LIMIT)
     assert_bar(gray)
+
+
+@pytest.mark.parametrize("colour", [0, 255, 90])
+def test_a_one_colour_canvas_reduced_first_matches_the_full_composite(colour: int) -> None:
+    # A pen of one colour: the opacity is reduced to the working size before the lookup
+    # table; the full-size composite (each pixel over its paper, then reduced) must agree.
+    rng = np.random.default_rng(3)
+    rgba = np.zeros((560, 700, 4), dtype=np.uint8)
+    rgba[..., :3] = colour
+    opacity = np.zeros((560, 700), np.float32)
+    opacity[100:460, 300:360] = 255  # a stroke, with soft random edges beside it
+    opacity[100:460, 290:300] = rng.uniform(0, 255, (360, 10))
+    rgba[..., 3] = opacity.astype(np.uint8)
+    gray = decode(encode(Image.fromarray(rgba, "RGBA"), "PNG"), LIMIT)
+    assert gray.shape == working_size((700, 560))[::-1]
+    paper = 0.0 if colour > 127 else 255.0
+    full = paper + (colour - paper) * rgba[..., 3].astype(np.float64) / 255
+    expected = reduce_to_working_size(Image.fromarray(np.round(full).astype(np.uint8)))
+    # Rounded in another order (the reduce's steps, then the table's): two levels at most.
+    assert np.abs(gray - np.asarray(expected, np.float32)).max() <= 2.0
 
 
 def test_large_uploads_are_reduced_to_the_working_size() -> None:
