@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 from service.errors import Unprocessable
 from service.images.decode import decode
 from service.images.digits import BLANK
-from service.images.number import read_number
+from service.images.number import grown, read_number
 from training.data import load_mnist
 
 
@@ -62,3 +63,10 @@ def test_a_one_colour_canvas_is_composited_as_the_general_case(colour: tuple[int
     alpha = rgba[..., 3] / 255.0
     expected = luma * alpha + paper * (1 - alpha)
     assert np.abs(decode(png(rgba, "RGBA"), 10**6) - expected).max() <= 1.0
+
+
+def test_a_digits_mask_grows_by_its_four_neighbours_as_scipys_dilation() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        mask = rng.random((int(rng.integers(1, 40)), int(rng.integers(1, 40)))) < 0.2
+        assert np.array_equal(grown(mask), ndimage.binary_dilation(mask, iterations=1))
