@@ -44,14 +44,42 @@ def binary_outputs(request: InferRequest, results: dict[str, np.ndarray]) -> dic
     return dict.fromkeys(results, request.binary_output)
 
 
-async def infer_http(request: Request, mv: ModelVersion) -> Response:
-    """V2 REST infer: decode the body, run, encode; binary outputs follow the JSON."""
-    limit = request.app.state.settings.max_upload_bytes
-    body = decode_content(await request.body(), request.headers.get("content-encoding"), limit)
-    decoded = decode_infer_request(body, request.headers.get(HEADER_LENGTH))
+async def infer_bytes(
+    mv: ModelVersion, body: bytes, encoding: str | None, header_length: str | None, limit: int
+) -> tuple[bytes, int | None]:
+    """V2 REST infer on a raw body: inflate, decode, run, encode; the answer's body and, when
+    binary chunks follow its JSON, the JSON's length (the Inference-Header-Content-Length)."""
+    body = decode_content(body, encoding, limit)
+    decoded = decode_infer_request(body, header_length)
     results = await infer(mv, decoded)
     binary = binary_outputs(decoded, results)
-    body, json_length = encode_infer_response(mv.name, str(mv.version), decoded.id, results, binary)
+    return encode_infer_response(mv.name, str(mv.version), decoded.id, results, binary)
+
+
+def response_headers(body: bytes, json_length: int | None) -> list[tuple[bytes, bytes]]:
+    """The raw headers of an infer answer, as Starlette's Response writes them for
+    `http_response` (the fast path sends these without building a Response)."""
+    length = (b"content-length", str(len(body)).encode())
+    if json_length is None:
+        return [length, (b"content-type", JSON.encode())]
+    return [
+        (HEADER_LENGTH.encode(), str(json_length).encode()),
+        length,
+        (b"content-type", BINARY.encode()),
+    ]
+
+
+def http_response(body: bytes, json_length: int | None) -> Response:
     if json_length is None:
         return Response(body, media_type=JSON)
     return Response(body, headers={HEADER_LENGTH: str(json_length)}, media_type=BINARY)
+
+
+async def infer_http(request: Request, mv: ModelVersion) -> Response:
+    """V2 REST infer through a Starlette request (the routes)."""
+    limit = request.app.state.settings.max_upload_bytes
+    headers = request.headers
+    answer = await infer_bytes(
+        mv, await request.body(), headers.get("content-encoding"), headers.get(HEADER_LENGTH), limit
+    )
+    return http_response(*answer)

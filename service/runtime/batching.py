@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -188,17 +187,18 @@ class Batcher:
             self._hand_out(batch, self._run(batch))
             return
         loop = asyncio.get_running_loop()
-        running = loop.run_in_executor(None, self._run, batch, time.thread_time)
+        running = loop.run_in_executor(None, self._run, batch)
         running.add_done_callback(lambda done: self._deliver(batch, done))
 
-    def _run(self, batch: list[Pending], timer: Callable[[], float] = time.perf_counter) -> Results:
-        """One batch, timed for the clock by `timer`: real time on the loop (what the loop
-        stalls for), the thread's own CPU time in a worker (its real time also counts the
-        wait for the GIL while the loop decodes the next requests: up to 5 ms, measured at
-        0.5 ms a one-image run, which kept every run in the thread)."""
-        start = timer()
+    def _run(self, batch: list[Pending]) -> Results:
+        """One batch, timed for the clock by the running thread's own CPU time, on the loop as
+        in a worker: real time also counts the wait for the GIL (in a worker, while the loop
+        decodes the next requests: 0.5 ms measured for a one-image run) and, on the loop, the
+        time other processes held the core (on a busy 2-core machine a one-image run's real
+        time passed 300 us in a third of the runs, so they flapped between loop and thread)."""
+        start = time.thread_time()
         results = run_batch(self.runtime, batch)
-        seconds = timer() - start
+        seconds = time.thread_time() - start
         if self.clock is not None:
             self.clock.record(sum(p.rows for p in batch), seconds)
         return results
@@ -245,9 +245,9 @@ def dynamic_batcher(runtime: Runtime, settings: Settings, name: str = "model") -
     clock = None
     if settings.batch_inline:
         clock = RunClock(inline_limit(measured_hand_off()))
-        start = time.perf_counter()  # a warm one-row run, timed where nothing contends
+        start = time.thread_time()  # a warm one-row run, timed as _run times them
         runtime.warm_up()
-        clock.record(1, time.perf_counter() - start)
+        clock.record(1, time.thread_time() - start)
     return Batcher(
         runtime, settings.batch_max_size, settings.batch_max_wait_us,
         queue_limit=settings.infer_queue_limit, clock=clock, name=name,

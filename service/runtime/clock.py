@@ -5,10 +5,10 @@ trip: more CPU than a one-image MLP run (35-100 microseconds). So a batch whose 
 time is below `inline_limit` (STALL_SECONDS, or the measured hand-off when slower) runs
 inline, and anything slower (a big batch, a big model) still goes to the thread, where it
 cannot stall the loop. Run times are learned per batch-size bucket (1, 2-3, 4-7, ... rows)
-from the runs themselves: real time on the loop, the worker's own CPU time in the thread
-(its real time counts the wait for the GIL too). The one-row bucket is seeded by a timed
-warm run at load; a bucket never seen runs inline when the one below it ran in under half
-the limit, else in the thread, which times it.
+from the runs themselves, by the running thread's own CPU time, on the loop as in a worker
+(real time counts the wait for the GIL and other processes' turns on the core too). The
+one-row bucket is seeded by a timed warm run at load; a bucket never seen runs inline when
+the one below it ran in under half the limit, else in the thread, which times it.
 """
 
 from __future__ import annotations

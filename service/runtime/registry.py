@@ -169,7 +169,15 @@ class Registry:
 
     def __init__(self, versions: list[ModelVersion]) -> None:
         self._versions = {(mv.name, mv.version): mv for mv in versions}
-        self._names = sorted({mv.name for mv in versions})
+        self._numbers: dict[str, list[int]] = {}
+        """name -> its version numbers, highest first (looked up on every request)."""
+        self._index()
+
+    def _index(self) -> None:
+        numbers: dict[str, list[int]] = {}
+        for name, number in sorted(self._versions, reverse=True):
+            numbers.setdefault(name, []).append(number)
+        self._numbers = numbers
 
     @classmethod
     def load(cls, settings: Settings, on_inference: InferenceObserver | None = None) -> Registry:
@@ -185,7 +193,7 @@ class Registry:
         """A version; when None, the highest that is ready, else the highest (whose reason
         then answers). Raises ModelNotFound."""
         if version is None:
-            candidates = sorted((v for (n, v) in self._versions if n == name), reverse=True)
+            candidates = self._numbers.get(name)
             if not candidates:
                 raise ModelNotFound(f"model {name!r} not found")
             ready = (v for v in candidates if self._versions[(name, v)].ready)
@@ -204,12 +212,12 @@ class Registry:
     def put(self, mv: ModelVersion) -> None:
         """Serve `mv` (model control), replacing the version of the same number if any."""
         self._versions[(mv.name, mv.version)] = mv
-        self._names = sorted({name for name, _ in self._versions})
+        self._index()
 
     def remove(self, name: str, version: int) -> ModelVersion | None:
         """Stop finding a version (model control); requests already holding it finish."""
         removed = self._versions.pop((name, version), None)
-        self._names = sorted({n for n, _ in self._versions})
+        self._index()
         return removed
 
     def versions(self) -> list[ModelVersion]:
@@ -217,7 +225,7 @@ class Registry:
         return [self._versions[key] for key in sorted(self._versions)]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._names
+        return name in self._numbers
 
     def not_ready(self) -> list[ModelVersion]:
         """The versions that keep the server unready (see ModelVersion.holds_readiness)."""
