@@ -113,7 +113,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _given_id(scope) or _ids.next()
+        request_id = _given_id(scope) or request_ids.next()
         token = request_id_var.set(request_id)
         start = time.perf_counter()
         status = 500
@@ -160,7 +160,7 @@ class RequestContextMiddleware:
         return rate >= 1.0 or (rate > 0.0 and random.random() < rate)
 
 
-class _Ids:
+class RequestIds:
     """Fresh request ids: 32 hex digits, a random per-process half and a count. Unique across
     workers and restarts without reading the kernel's randomness per request (secrets'
     token_hex was 2% of a loaded worker's samples)."""
@@ -177,7 +177,7 @@ class _Ids:
         return f"{self.prefix}{next(self.count):016x}"
 
 
-_ids = _Ids()
+request_ids = RequestIds()
 
 
 def header(scope: Scope, name: bytes) -> str:
