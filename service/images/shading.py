@@ -42,12 +42,13 @@ def paper_shading(ink: FloatImage) -> FloatImage:
     surface follows the paper only. Same shape as `ink`.
     """
     height, width = ink.shape
-    rows = np.linspace(0, height - 1, min(height, FIT_POINTS)).round().astype(int)
-    cols = np.linspace(0, width - 1, min(width, FIT_POINTS)).round().astype(int)
-    samples = ink[np.ix_(rows, cols)].ravel().astype(np.float64)  # [n]
+    sampled = ink[lattice(height, width)].ravel()  # [n]
+    lowest = sampled.min()
+    # Flat paper (a canvas): at least half the samples at the lowest level, nothing to fit.
+    if np.count_nonzero(sampled == lowest) * 2 >= sampled.size:
+        return np.full(ink.shape, lowest, dtype=np.float32)
+    samples = sampled.astype(np.float64)
     paper = samples <= np.median(samples)  # ink is bright and a minority: start below it
-    if np.ptp(samples[paper]) == 0:  # flat paper (a canvas): nothing to fit
-        return np.full(ink.shape, samples[paper][0], dtype=np.float32)
     basis = lattice_basis(height, width)  # [n, k]
     for _ in range(FIT_ROUNDS):
         coef = least_squares(basis[paper], samples[paper])  # [k]
@@ -59,6 +60,15 @@ def paper_shading(ink: FloatImage) -> FloatImage:
     # A cubic can swing in a corner with no paper samples: keep it within the paper's range.
     low, high = samples[paper].min(), samples[paper].max()
     return np.clip(evaluate_surface(coef, y, x), np.float32(low), np.float32(high))  # [H, W]
+
+
+@lru_cache(maxsize=64)
+def lattice(height: int, width: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Row and column indices (an open mesh) of at most FIT_POINTS^2 samples, evenly spread."""
+    rows = np.linspace(0, height - 1, min(height, FIT_POINTS)).round().astype(np.intp)
+    cols = np.linspace(0, width - 1, min(width, FIT_POINTS)).round().astype(np.intp)
+    rows.flags.writeable = cols.flags.writeable = False  # shared by every call: cached
+    return rows[:, None], cols[None, :]
 
 
 @lru_cache(maxsize=64)
