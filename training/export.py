@@ -2,7 +2,7 @@
 
 `export_graph` runs torch.onnx.export (the torch.export-based exporter, opset `OPSET`) with
 a dynamic batch axis on the inputs named in `batch_inputs` and returns the graph with the
-exporter's per-node stack traces removed; callers edit it and `onnx.save` it. `cpu_session`
+exporter's metadata removed; callers edit it and `onnx.save` it. `cpu_session`
 is the one onnxruntime session every check opens (parity is checked where anyone can run
 it). `PARITY_TOLERANCE` is the one tolerance onnxruntime must meet against torch.
 
@@ -29,7 +29,6 @@ from torch import nn
 
 OPSET = 18
 PARITY_TOLERANCE = 1e-4  # |onnxruntime - torch| per output (step graphs: over 1 + max|torch|)
-STACK_TRACE = "pkg.torch.onnx.stack_trace"
 REGISTRY_LOGGER = "torch.onnx._internal.exporter._registration"
 
 
@@ -90,17 +89,19 @@ def export_graph(
     with tempfile.TemporaryDirectory() as tmp:
         program.save(str(Path(tmp) / "graph.onnx"))  # one self-contained file, no external data
         model = onnx.load(str(Path(tmp) / "graph.onnx"))
-    strip_stack_traces(model)
+    strip_exporter_metadata(model)
     return model
 
 
-def strip_stack_traces(model: onnx.ModelProto) -> None:
-    """Drop the exporter's per-node Python stack traces: they hold this checkout's absolute
-    paths and line numbers, so the same graph would get a new sha256 on every machine."""
-    for node in model.graph.node:
-        kept = [p for p in node.metadata_props if p.key != STACK_TRACE]
-        del node.metadata_props[:]
-        node.metadata_props.extend(kept)
+def strip_exporter_metadata(model: onnx.ModelProto) -> None:
+    """Drop every metadata entry the exporter writes (per node: stack traces, `namespace`,
+    pkg.torch.onnx.class_hierarchy, name scopes, the FX node; per input, output and value:
+    graph-signature notes; per graph: the ExportedProgram's signature). They name this
+    checkout's paths and Python module names, so the same graph would get a new sha256 on
+    every machine and after every rename; nothing reads them. nnserve writes none of its own."""
+    graph = model.graph
+    for entry in (model, graph, *graph.node, *graph.input, *graph.output, *graph.value_info):
+        del entry.metadata_props[:]
 
 
 def cpu_session(path: Path) -> ort.InferenceSession:

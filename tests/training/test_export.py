@@ -28,7 +28,26 @@ def test_mlp_export_matches_torch(tmp_path: Path) -> None:
     assert batch.dim_param and not batch.dim_value  # dynamic batch axis
     assert {i.name for i in graph.initializer} == set(model.state_dict())
     assert b"/training/models.py" not in path.read_bytes()  # no stack traces with local paths
+    assert b"MnistMlp" not in path.read_bytes()  # nor module names (class_hierarchy, namespace)
+    assert metadata_entries(onnx.load(str(path))) == 0
     assert check_parity(path, model, torch.randn(300, 784), classifier=True) <= 1e-4
+
+
+def metadata_entries(model: onnx.ModelProto) -> int:
+    """metadata_props anywhere in the model: the exporter's notes, which export_graph drops."""
+    graph = model.graph
+    places = (model, graph, *graph.node, *graph.input, *graph.output, *graph.value_info)
+    return sum(len(place.metadata_props) for place in places)
+
+
+def test_committed_graphs_carry_no_exporter_metadata(models_dir: Path) -> None:
+    """Re-exporting a committed graph gives the same bytes and sha256, whatever the paths
+    and module names of the checkout that exported it."""
+    paths = sorted(models_dir.glob("*/*/*.onnx"))
+    assert len(paths) >= 20
+    assert {str(p.relative_to(models_dir)): metadata_entries(onnx.load(str(p))) for p in paths} == {
+        str(p.relative_to(models_dir)): 0 for p in paths
+    }
 
 
 def test_polynomial_constants_become_constant_nodes(tmp_path: Path) -> None:
