@@ -69,13 +69,15 @@ ENV PATH=/opt/venv/bin:$PATH \
     NNSERVE_HOST=0.0.0.0 \
     NNSERVE_PORT=8000 \
     NNSERVE_GRPC_PORT=8001 \
+    NNSERVE_PROBE_PORT=8002 \
     NNSERVE_WORKERS=1 \
     NNSERVE_MODELS_DIR=/app/models \
     HOME=/tmp
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-# 8000: REST; 8001: the Open Inference Protocol over gRPC.
-EXPOSE 8000 8001
+# 8000: REST; 8001: the Open Inference Protocol over gRPC; 8002: health and metrics only, on
+# their own thread (service/asgi/probes.py), for probes that must not wait behind a flood.
+EXPOSE 8000 8001 8002
 # The base image has no curl: ask readiness with the standard library.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/v2/health/ready' % os.environ.get('NNSERVE_PORT', '8000'), timeout=4)"]

@@ -75,8 +75,9 @@ def mlserver(model: Path, threads: Threads, workers: int) -> Server:
 def nnserve(name: str, models_dir: Path, threads: Threads, workers: int, **settings: str) -> Server:
     """`python -m service` with NNSERVE_ settings (e.g. batch_max_wait_us="0"); gRPC on a
     free port unless settings say (grpc_port="0" turns it off)."""
-    port, grpc_port = free_port(), free_port()
+    port, grpc_port, probe_port = free_port(), free_port(), free_port()
     env = {
+        "NNSERVE_PROBE_PORT": str(probe_port),
         "NNSERVE_HOST": "127.0.0.1",
         "NNSERVE_PORT": str(port),
         "NNSERVE_GRPC_PORT": str(grpc_port),
@@ -89,4 +90,6 @@ def nnserve(name: str, models_dir: Path, threads: Threads, workers: int, **setti
     server = start(name, ["-m", "service"], "/v2/health/ready", env, port)
     if env["NNSERVE_GRPC_PORT"] != "0":
         server.grpc = f"127.0.0.1:{env['NNSERVE_GRPC_PORT']}"
+    if env["NNSERVE_PROBE_PORT"] != "0":
+        server.probe = f"http://127.0.0.1:{env['NNSERVE_PROBE_PORT']}"
     return server

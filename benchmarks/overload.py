@@ -13,6 +13,7 @@ they are upper bounds.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,15 +54,22 @@ class Seen:
 
 
 def _fresh_probe(url: str, kind: str, seen: Seen, until: float) -> None:
-    """A new connection per GET, 200 ms apart, as the kubelet probes."""
+    """A new connection per GET, 200 ms apart, as the kubelet probes. http.client, not
+    httpx.get: a fresh httpx client builds an SSL context each time, which the probe's own
+    starved core would time as the server's."""
+    parts = urllib.parse.urlsplit(url)
     while time.monotonic() < until:
         start = time.perf_counter()
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10.0)
         try:
-            status = httpx.get(url, timeout=10.0).status_code
-        except httpx.HTTPError:
+            connection.request("GET", parts.path)
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException):
             with seen.lock:
                 seen.failures[kind] += 1
             continue
+        finally:
+            connection.close()
         ms = (time.perf_counter() - start) * 1000
         seen.add(kind if status == 200 else f"{kind} {status}", ms)
         time.sleep(0.2)
@@ -173,6 +182,11 @@ def measure(server: Server, connections: int, seconds: float) -> dict[str, Any]:
             (server.url + "/metrics", "metrics", None),
             *[(server.url + plan.V2_INFER, "infer", payload)] * SAMPLERS,
         ]
+        if server.probe:  # NNSERVE_PROBE_PORT: the same probes on their own thread and port
+            probes += [
+                (server.probe + "/v2/health/live", "probe port live new", None),
+                (server.probe + "/metrics", "probe port metrics", None),
+            ]
         threads = [
             threading.Thread(target=_probe, args=(url, kind, seen, until, body_payload))
             for url, kind, body_payload in probes
@@ -197,6 +211,14 @@ TARGETS = [
     ("overload: /v2/health/live slowest ms", "live", "max_ms", 100.0, False),
     ("overload: /v2/health/live, new connections, slowest ms", "live new", "max_ms", 100.0, False),
     ("overload: /metrics slowest ms", "metrics", "max_ms", 100.0, False),
+    (
+        "overload: probe port /v2/health/live, new connections, slowest ms",
+        "probe port live new",
+        "max_ms",
+        100.0,
+        False,
+    ),
+    ("overload: probe port /metrics slowest ms", "probe port metrics", "max_ms", 100.0, False),
     ("overload: admitted infer, server-side p99 ms", "server:admitted", "p99_ms", 250.0, False),
     ("overload: refused infer (503), server-side p99 ms", "server:refused", "p99_ms", 10.0, False),
     ("overload: socket errors (wrk)", None, "socket_errors", 0.0, False),

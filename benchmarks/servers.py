@@ -32,6 +32,8 @@ class Server:
     process: subprocess.Popen[bytes]
     grpc: str = ""
     """host:port of its gRPC port, where it serves one (benchmarks/grpc_load.py drives it)."""
+    probe: str = ""
+    """Base URL of its probe port (nnserve's NNSERVE_PROBE_PORT), where it serves one."""
 
 
 def _parents() -> dict[int, int]:

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from service.asgi.fastpath import InferFastPath
 from service.asgi.limits import ConnectionCap, InferAdmission
 from service.asgi.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.asgi.probes import probe_serving
 from service.asgi.responses import domain_error_response, error_response
 from service.config import Settings
 from service.errors import NNServeError
@@ -128,7 +129,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("serving %d of %d model versions from %s", ready, len(registry.versions()), served)
     app.state.control = control = _model_control(registry, settings, app_metrics, observer)
     servicer = Servicer(registry, control, app_metrics, app.version, settings.log_success_sample)
-    async with control.running(), grpc_serving(settings, servicer):
+    probes = probe_serving(settings.host, settings.probe_port, registry, app_metrics)
+    async with control.running(), grpc_serving(settings, servicer), probes:
         yield
 
 

@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     """Port of the Open Inference Protocol over gRPC (Triton's 8001), on the same host; 0 turns
     it off. Every worker binds it (SO_REUSEPORT); its largest message is max_upload_bytes."""
 
+    probe_port: int = Field(default=0, ge=0, le=65535)
+    """Port of a second listener, on its own thread, answering only /v2/health/live,
+    /v2/health/ready and /metrics (Triton's metrics port is 8002): a probe there never waits
+    behind a flood of requests on the main port. 0 (the default) turns it off; the container and
+    the Kubernetes manifests set 8002 and point their probes at it."""
+
     model_control: Literal["none", "explicit", "poll"] = "none"
     """none: the models found at start serve until the process ends; explicit: they are all
     loaded at start, then POST /v2/repository/models/{name}/load and /unload change them;

@@ -49,6 +49,7 @@ def test_every_setting_passes_through_from_the_environment(compose: dict[str, An
         "NNSERVE_HOST",
         "NNSERVE_PORT",
         "NNSERVE_GRPC_PORT",
+        "NNSERVE_PROBE_PORT",
         "NNSERVE_MODELS_DIR",
     }
     for name in ("nnserve", "nnserve-gpu"):  # YAML merges are shallow: check each service
@@ -81,5 +82,6 @@ def test_gpu_pin_exists_for_the_gpu_variant(repo_root: Path) -> None:
 
 
 def test_image_exposes_rest_and_grpc(dockerfile: str) -> None:
-    assert re.search(r"^EXPOSE 8000 8001$", dockerfile, re.MULTILINE)
+    assert re.search(r"^EXPOSE 8000 8001 8002$", dockerfile, re.MULTILINE)
+    assert "NNSERVE_PROBE_PORT=8002" in dockerfile
     assert "NNSERVE_GRPC_PORT=8001" in dockerfile

@@ -112,6 +112,20 @@ def test_deployment_probes_the_v2_health_routes() -> None:
     assert set(main["resources"]) == {"requests", "limits"}
 
 
+def test_liveness_and_readiness_ask_the_probe_port() -> None:
+    """A flood on the main port must not fail the probes (service/asgi/probes.py)."""
+    main = container(load("deployment.yaml"))
+    env = {e["name"]: e["value"] for e in main["env"]}
+    ports = {p["name"]: p["containerPort"] for p in main["ports"]}
+    assert ports["probes"] == int(env["NNSERVE_PROBE_PORT"]) == 8002
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert main[probe]["httpGet"]["port"] == "probes"
+    runtime = load("kserve-servingruntime.yaml")["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in runtime["env"]}
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert runtime[probe]["httpGet"]["port"] == int(env["NNSERVE_PROBE_PORT"])
+
+
 def test_deployment_and_runtime_declare_grpc_with_a_grpc_probe() -> None:
     main = container(load("deployment.yaml"))
     assert {"name": "grpc", "containerPort": 8001, "protocol": "TCP"} in main["ports"]

@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 import pytest
 
+from tests.servers import free_port
 from tests.slow.conftest import ServiceFactory
 from tests.slow.traffic import V2, v2_binary
 
@@ -179,6 +180,29 @@ def test_a_fresh_probe_connection_is_answered_while_hundreds_wait_to_be_accepted
         sock.close()
     assert slowest < 3.0, f"a probe took {slowest:.2f} s"
     assert all(raw.startswith((b"HTTP/1.1 200", b"HTTP/1.1 503")) for raw in answered)
+
+
+def test_the_probe_port_answers_while_the_main_port_is_flooded(service: ServiceFactory) -> None:
+    """NNSERVE_PROBE_PORT (asgi/probes.py): health and metrics from a thread of their own, on a
+    new connection each time, while a flood and 500 arriving connections hold the event loop.
+    Each must answer 200 well within the kubelet's 3 s; live there still means the loop turns."""
+    port = free_port()
+    svc = service(NNSERVE_WORKERS="1", NNSERVE_PROBE_PORT=str(port))
+    with ThreadPoolExecutor(1) as pool:
+        load = pool.submit(flood, svc.url, 8, 6.0, 64)
+        time.sleep(1.0)
+        crowd = [sent_infer(svc.url) for _ in range(500)]
+        slowest = 0.0
+        for path in ("/v2/health/live", "/v2/health/ready", "/metrics") * 3:
+            start = time.perf_counter()
+            answer = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
+            slowest = max(slowest, time.perf_counter() - start)
+            assert answer.status_code == 200, (path, answer.text)
+            time.sleep(0.2)
+        assert load.result(), "the flood got answers"
+    for sock in crowd:
+        sock.close()
+    assert slowest < 3.0, f"a probe on the probe port took {slowest:.2f} s"
 
 
 def test_a_request_that_waits_past_its_parameters_timeout_is_answered_not_run(
