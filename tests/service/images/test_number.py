@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,10 @@ from PIL import Image
 from scipy import ndimage
 
 from service.errors import Unprocessable
-from service.images.decode import decode
+from service.images.decode import WORKING_PIXELS, decode
 from service.images.digits import BLANK
 from service.images.number import grown, read_number
+from tests.service.images.synthetic import encode, seven
 from training.data import load_mnist
 
 
@@ -70,3 +72,25 @@ def test_a_digits_mask_grows_by_its_four_neighbours_as_scipys_dilation() -> None
     for _ in range(50):
         mask = rng.random((int(rng.integers(1, 40)), int(rng.integers(1, 40)))) < 0.2
         assert np.array_equal(grown(mask), ndimage.binary_dilation(mask, iterations=1))
+
+
+def numpy_peak_bytes(data: bytes) -> int:
+    """The most memory numpy held at once while reading the upload (tracemalloc sees numpy's
+    arrays; Pillow's decoder buffers are its own)."""
+    tracemalloc.start()
+    try:
+        read_number(data, 10**8, 12)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_after_decoding_is_bounded_by_the_working_size_not_the_upload() -> None:
+    # A 12-megapixel photo of a seven holds 60 times the pixels of a 450x450 one; everything
+    # after decoding works on the working size, so numpy's peak is about the same for both
+    # (a float32 copy of the full photo alone would be 48 MB).
+    small = Image.fromarray(seven(450, ink=40, paper=230).astype(np.uint8))
+    large = small.resize((4000, 3000), Image.Resampling.BILINEAR)
+    peaks = [numpy_peak_bytes(encode(image, "JPEG", quality=90)) for image in (small, large)]
+    assert peaks[1] < 2 * peaks[0] + 10**6
+    assert peaks[1] < 40 * WORKING_PIXELS  # a few float32 working images, not the upload
