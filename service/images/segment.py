@@ -62,6 +62,10 @@ PIECE_SIZE = 0.08
 FRAGMENT = 0.65
 """A group shorter than this fraction of the tallest group may be a piece of a digit..."""
 
+FLAT = 0.5
+"""...unless, within the rows of the digit beside it, it is at least this fraction of the
+tallest tall and FRAGMENT of it wide: a digit written flat."""
+
 ATTACH = 0.12
 """...and is one when it lies within this many tallest heights of the digit."""
 
@@ -159,13 +163,21 @@ def attach_fragments(groups: list[tuple[Box, list[int]]]) -> list[list[int]]:
         if box.height >= FRAGMENT * tallest:
             continue
         near = [w for w in whole if box.distance(w[0]) <= ATTACH * tallest]
-        if not near:
+        target = min(near, key=lambda w: box.distance(w[0])) if near else None
+        if target is None or flat_digit(box, target[0], tallest):
             whole.append((box, members))
             continue
-        target = min(near, key=lambda w: box.distance(w[0]))
         target[1].extend(members)
         whole[whole.index(target)] = (target[0].union(box), target[1])
     return [members for _, members in whole]
+
+
+def flat_digit(box: Box, beside: Box, tallest: int) -> bool:
+    """Whether a short group is a digit written flat (a flat 0 after a 4), not a fragment of
+    the digit beside it: a cap or a tail sticks out above or below its digit; a flat digit is
+    as wide as a digit, over half as tall, and stays within the rows of the one beside it."""
+    within = beside.top <= box.top and box.bottom <= beside.bottom
+    return within and box.height >= FLAT * tallest and box.width >= FRAGMENT * tallest
 
 
 def same_digit(a: Box, b: Box, tallest: int) -> bool:

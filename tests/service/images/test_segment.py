@@ -115,3 +115,30 @@ def test_a_broken_stroke_within_a_digits_box_but_in_no_loop_is_part_of_it() -> N
     draw.ellipse([95, 100, 140, 160], outline=255, width=PEN)  # the loop, apart from it
     (digit,) = find_digits(strokes(image))
     assert digit.box == Box(15, 76, 186, 151)
+
+
+def four(draw: ImageDraw.ImageDraw, left: int, top: int = 40) -> None:
+    draw.line([(left + 40, top), (left, top + 80), (left + 70, top + 80)], fill=255, width=PEN)
+    draw.line([(left + 50, top + 30), (left + 50, top + 120)], fill=255, width=PEN)
+
+
+def test_a_flat_digit_beside_another_is_not_its_fragment() -> None:
+    # A short, wide 0 written just after a 4 (issue 15's number #238, "22940"): shorter than a
+    # digit's fragment may be, near enough to be one, but joined the two would be wider than
+    # any digit, so it is a digit of its own.
+    image, draw = canvas()
+    four(draw, 100)
+    draw.ellipse([180, 90, 290, 160], outline=255, width=PEN)  # 0.56 of the 4's height, 9 px on
+    digits = find_digits(strokes(image))
+    assert [(d.box.left, d.box.right) for d in digits] == [(96, 171), (180, 291)]
+
+
+def test_a_two_with_its_wide_tail_apart_is_one_digit() -> None:
+    # The counterpart (photo-like #842): a detached tail as flat and wide as a flat digit, but
+    # sticking out below the 2's body rather than lying within its rows, is still its tail.
+    image, draw = canvas()
+    draw.arc([110, 20, 190, 90], start=180, end=80, fill=255, width=PEN)
+    draw.line([(175, 85), (140, 115)], fill=255, width=PEN)
+    draw.line([(40, 175), (125, 125)], fill=255, width=PEN)  # the tail, drawn apart
+    (digit,) = find_digits(strokes(image))
+    assert digit.box == Box(20, 37, 180, 191)
