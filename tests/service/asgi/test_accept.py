@@ -118,5 +118,7 @@ def test_host_names_and_unix_sockets_fall_back_to_the_loops_own_server(tmp_path:
 def test_uvicorn_resolves_the_setting_to_this_factory() -> None:
     from uvicorn.config import Config
 
-    factory = Config(app="service.app:create_app", loop=GREEDY_ACCEPT_LOOP).get_loop_factory()
+    # log_config=None: uvicorn's Config would otherwise reconfigure logging for later tests.
+    config = Config(app="service.app:create_app", loop=GREEDY_ACCEPT_LOOP, log_config=None)
+    factory = config.get_loop_factory()
     assert factory is new_event_loop
