@@ -118,7 +118,19 @@ class InferAdmission:
             await self.refusal(scope, receive, send)
             return
         self.in_flight += 1
+        held = True
+
+        async def send_then_free(message: Message) -> None:
+            # The place is given back as the answer's last byte goes out, not when the app
+            # returns: a client's next request can arrive before the middleware has unwound.
+            nonlocal held
+            if held and message["type"] == "http.response.body" and not message.get("more_body"):
+                held = False
+                self.in_flight -= 1
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_then_free)
         finally:
-            self.in_flight -= 1
+            if held:
+                self.in_flight -= 1

@@ -115,6 +115,38 @@ def test_every_inference_endpoint_is_counted(path: str) -> None:
     asyncio.run(scenario())
 
 
+class Lingers:
+    """An inner app that answers at once, then keeps running (as middleware unwinding does)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"o", "more_body": True})
+        await send({"type": "http.response.body", "body": b"k"})
+        await self.release.wait()
+
+
+def test_the_place_is_free_once_the_answer_is_sent() -> None:
+    """A keep-alive client's next request may arrive before the app returns: it is admitted
+    (with wrk's 64 connections and a cap of 64, it used to be refused)."""
+
+    async def scenario() -> None:
+        inner = Lingers()
+        edge = InferAdmission(inner, limit=1)
+        first = asyncio.create_task(call(edge, "/v2/models/m/infer"))
+        await asyncio.sleep(0.01)
+        assert edge.in_flight == 0 and not first.done()
+        inner.release.set()
+        sent, _ = await call(edge, "/v2/models/m/infer")
+        assert sent[0]["status"] == 200 and edge.refused == 0
+        await first
+        assert edge.in_flight == 0
+
+    asyncio.run(scenario())
+
+
 def test_a_request_that_fails_gives_its_place_back() -> None:
     async def scenario() -> None:
         inner = Held()
