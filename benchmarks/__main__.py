@@ -113,6 +113,7 @@ def one_round(
             body = wrk.body_file(cell.payload, Path(tmp), str(index))
             server = running[cell.server]
             warmup = args.warmup if number == 0 else 0.0  # lazy start-up happens once
+            servers.settle(server.process.pid)
             if cell.transport == plan.GRPC:
                 m: wrk.Measurement = grpc_load.measure(
                     server.grpc, cell.connections, warmup, args.seconds, server.process.pid

@@ -72,6 +72,19 @@ def cpu_seconds(pid: int) -> float:
     return total / tick
 
 
+def settle(pid: int, window: float = 0.1, busy: float = 0.1, limit: float = 3.0) -> float:
+    """Wait until the server is idle (under `busy` of a core over `window` s, at most `limit`
+    s); the seconds waited. The previous cell's abandoned requests still run after its client
+    leaves, and would hold the in-flight places the next cell's connections need."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        before = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - before < busy * window:
+            break
+    return time.monotonic() - start
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
