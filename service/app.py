@@ -34,8 +34,9 @@ from service.grpc.servicer import Servicer
 from service.logs import configure_logging
 from service.metrics import Metrics
 from service.routes import gradient_step, health, metrics, predict, repository, v1, v2, web
-from service.runtime.registry import InferenceObserver, ModelVersion, Registry
+from service.runtime.registry import Registry
 from service.runtime.repository import ModelControl
+from service.runtime.version import InferenceObserver, ModelVersion
 
 log = logging.getLogger(__name__)
 

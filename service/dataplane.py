@@ -19,7 +19,8 @@ from service.protocol.v2 import (
     decode_infer_request,
     encode_infer_response,
 )
-from service.runtime.registry import ModelVersion, Registry, parse_version
+from service.runtime.registry import Registry, parse_version
+from service.runtime.version import ModelVersion
 
 JSON = "application/json"
 BINARY = "application/octet-stream"

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from service.cards import ModelCard
 from service.config import Settings
-from service.runtime.registry import ModelVersion, Registry
+from service.runtime.registry import Registry
+from service.runtime.version import ModelVersion
 
 HEADLINE_METRICS = (
     "test_accuracy",

@@ -32,7 +32,8 @@ from service.protocol.v1 import predictions
 from service.routes import openapi
 from service.routes.deps import RegistryDep, SettingsDep
 from service.routes.openapi import UPLOAD_FIELD as FIELD
-from service.runtime.registry import ModelVersion, Registry
+from service.runtime.registry import Registry
+from service.runtime.version import ModelVersion
 
 router = APIRouter(tags=["predict"])
 

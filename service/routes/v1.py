@@ -20,7 +20,7 @@ from service.errors import BadRequest, Unprocessable
 from service.protocol.v1 import instances_array, predictions
 from service.routes import openapi
 from service.routes.deps import RegistryDep
-from service.runtime.registry import ModelVersion
+from service.runtime.version import ModelVersion
 
 router = APIRouter(tags=["v1"])
 

@@ -18,7 +18,8 @@ from service import dataplane
 from service.asgi.responses import json_response
 from service.routes import openapi
 from service.routes.deps import RegistryDep
-from service.runtime.registry import ModelVersion, Registry, parse_version
+from service.runtime.registry import Registry, parse_version
+from service.runtime.version import ModelVersion
 
 router = APIRouter(tags=["v2"])
 

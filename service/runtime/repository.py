@@ -31,7 +31,8 @@ import anyio.to_thread
 
 from service.config import Settings
 from service.errors import BadRequest, ModelControlOff, ModelNotFound
-from service.runtime.registry import InferenceObserver, ModelVersion, Registry, discover
+from service.runtime.registry import Registry, discover
+from service.runtime.version import InferenceObserver, ModelVersion
 
 log = logging.getLogger(__name__)
 
