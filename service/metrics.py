@@ -69,8 +69,7 @@ class Metrics:
         self._dirty = False
         self._wake = threading.Event()
         if self.directory is not None:
-            threading.Thread(target=self._flush_forever, name="metrics", daemon=True).start()
-            atexit.register(self.flush)
+            self._start_flushing()
 
     def observe_request(self, endpoint: str, model: str, status: int, seconds: float) -> None:
         key = (endpoint, model, status)
@@ -89,6 +88,17 @@ class Metrics:
         self.models = (loaded, ready)
         if self.directory is not None:
             self._changed()
+
+    def share(self, directory: Path) -> None:
+        """Write this process's counts to `directory` as a worker of multiprocess mode does
+        (the probe process of asgi/probes.py reads them there); nothing if it already does."""
+        if self.directory is None:
+            self.directory = directory
+            self._start_flushing()
+
+    def _start_flushing(self) -> None:
+        threading.Thread(target=self._flush_forever, name="metrics", daemon=True).start()
+        atexit.register(self.flush)
 
     def _changed(self) -> None:
         self._dirty = True
@@ -119,8 +129,11 @@ class Metrics:
             return
         path = self.directory / f"{PREFIX}{os.getpid()}.json"
         aside = path.with_suffix(".tmp")
-        aside.write_bytes(orjson.dumps(self.snapshot()))
-        os.replace(aside, path)
+        try:
+            aside.write_bytes(orjson.dumps(self.snapshot()))
+            os.replace(aside, path)
+        except FileNotFoundError:  # the directory went with its server (asgi/probes.py)
+            return
 
     async def settle(self) -> None:
         """In multiprocess mode, wait until every count made before now is in its file."""
@@ -135,15 +148,19 @@ class Metrics:
         """The other workers' files (multiprocess mode); one being replaced is read whole."""
         if self.directory is None:
             return []
-        own = f"{PREFIX}{os.getpid()}.json"
-        found = []
-        for path in self.directory.glob(f"{PREFIX}*.json"):
-            if path.name != own:
-                try:
-                    found.append(orjson.loads(path.read_bytes()))
-                except (OSError, orjson.JSONDecodeError):  # a worker's file just went away
-                    continue
-        return found
+        return worker_snapshots(self.directory, skip=f"{PREFIX}{os.getpid()}.json")
+
+
+def worker_snapshots(directory: Path, skip: str = "") -> list[dict[str, Any]]:
+    """Every worker's file in `directory` but `skip`; one being replaced is read whole."""
+    found = []
+    for path in directory.glob(f"{PREFIX}*.json"):
+        if path.name != skip:
+            try:
+                found.append(orjson.loads(path.read_bytes()))
+            except (OSError, orjson.JSONDecodeError):  # a worker's file just went away
+                continue
+    return found
 
 
 HELP = {

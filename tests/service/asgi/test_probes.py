@@ -1,10 +1,12 @@
-"""The probe port (NNSERVE_PROBE_PORT): health and metrics on their own thread, from the real
-app's lifespan, asked over a real socket."""
+"""The probe port (NNSERVE_PROBE_PORT): health and metrics from a process of their own, started
+by the real app's lifespan, asked over a real socket."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.asgi import probes
 from service.config import Settings
-from tests.servers import free_port
+from tests.servers import free_port, spawn, stop, wait_for
 
 
 def settings_for(models: Path, port: int) -> Settings:
@@ -63,29 +65,120 @@ def test_a_model_not_ready_is_503_with_its_reason(tiny_repo: Path) -> None:
     assert "tiny-linear version 1" in ready.json()["error"]
 
 
-def test_a_wedged_event_loop_is_not_live(tiny_repo: Path) -> None:
-    """Live means the loop turns: a heartbeat older than STALE_SECONDS is 503, fresh is 200."""
-    heartbeat = probes.Heartbeat()
-    with TestClient(create_app(Settings(models_dir=tiny_repo, grpc_port=0))) as client:
-        app = client.app
-        routes = probes.answers(app.state.registry, app.state.metrics, heartbeat)  # type: ignore[attr-defined]
+def test_a_stale_heartbeat_is_not_live(tmp_path: Path) -> None:
+    """Live means the loop turns: a heartbeat older than the stale limit is 503, fresh is 200."""
+    page, fd = probes.Page.create()
+    os.close(fd)
+    routes = probes.answers(page, tmp_path, probes.STALE_SECONDS)
+    page.write(time.monotonic(), "")
     assert routes["/v2/health/live"]()[0] == 200
-    heartbeat.last = time.monotonic() - probes.STALE_SECONDS - 1
+    page.write(time.monotonic() - probes.STALE_SECONDS - 1, "")
     status, _, body = routes["/v2/health/live"]()
     assert status == 503 and b"event loop" in body
 
 
-def test_the_heartbeat_follows_the_loop() -> None:
-    heartbeat = probes.Heartbeat()
-    heartbeat.last = 0.0
+def test_a_wedged_event_loop_is_not_live_on_the_probe_port(
+    tiny_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe process answers while the worker's loop is blocked, and says it is not live."""
+    monkeypatch.setattr(probes, "STALE_SECONDS", 1.0)
+    port = free_port()
+    live = f"http://127.0.0.1:{port}/v2/health/live"
+    with TestClient(create_app(settings_for(tiny_repo, port))) as client:
+        assert httpx.get(live).status_code == 200
+        wedge = threading.Thread(target=client.portal.call, args=(time.sleep, 2.5))
+        wedge.start()  # time.sleep on the loop's own thread: nothing else runs there meanwhile
+        time.sleep(1.6)
+        wedged = httpx.get(live, timeout=1.0)
+        wedge.join()
+        time.sleep(probes.BEAT_SECONDS + 0.2)
+        again = httpx.get(live)
+    assert wedged.status_code == 503 and "event loop" in wedged.json()["error"]
+    assert again.status_code == 200
+
+
+def test_ready_follows_the_models(tiny_repo: Path) -> None:
+    """Ready on the probe port says what the main port says, within a heartbeat."""
+    port = free_port()
+    ready = f"http://127.0.0.1:{port}/v2/health/ready"
+    later = probes.BEAT_SECONDS + 0.3
+    settings = settings_for(tiny_repo, port).model_copy(update={"model_control": "explicit"})
+    with TestClient(create_app(settings)) as client:
+        first = httpx.get(ready)
+        (tiny_repo / "tiny-linear" / "1" / "model.onnx").write_bytes(b"not onnx")
+        assert client.post("/v2/repository/models/tiny-linear/load").status_code == 400
+        time.sleep(later)
+        broken = httpx.get(ready)
+        assert client.post("/v2/repository/models/tiny-linear/unload").status_code == 200
+        time.sleep(later)
+        unloaded = httpx.get(ready)
+    assert first.status_code == 200
+    assert broken.status_code == 503 and "tiny-linear version 1" in broken.json()["error"]
+    assert unloaded.status_code == 200
+
+
+def test_the_heartbeat_follows_the_loop(tiny_repo: Path) -> None:
+    page, fd = probes.Page.create()
+    os.close(fd)
+    page.write(0.0, "stale")
+    with TestClient(create_app(Settings(models_dir=tiny_repo, grpc_port=0))) as client:
+        registry = client.app.state.registry  # type: ignore[attr-defined]
 
     async def beat_once() -> None:
-        task = asyncio.create_task(heartbeat.beat())
+        task = asyncio.create_task(probes.beat(page, registry))
         await asyncio.sleep(0.01)
         task.cancel()
 
     asyncio.run(beat_once())
-    assert heartbeat.fresh()
+    heartbeat, waiting = page.read()
+    assert time.monotonic() - heartbeat < 1.0 and waiting == ""
+
+
+def test_the_probe_process_dies_with_a_killed_server(tiny_repo: Path, tmp_path: Path) -> None:
+    """SIGKILL leaves the worker no time to end its probe process: the kernel's parent-death
+    signal (or the watchdog) must, so that no orphan keeps the port answering."""
+    port = free_port()
+    env = {"NNSERVE_MODELS_DIR": str(tiny_repo), "NNSERVE_PROBE_PORT": str(port)}
+    service = spawn(tmp_path / "log", **env)
+    try:
+        wait_for(service)
+        assert httpx.get(f"http://127.0.0.1:{port}/v2/health/live").status_code == 200
+        children = probe_processes(service.process.pid)
+        assert len(children) == 1
+        service.process.kill()
+        service.process.wait()
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline and any(alive(pid) for pid in children):
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in children)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/v2/health/live")
+    finally:
+        stop(service)
+
+
+def probe_processes(parent: int) -> list[int]:
+    """The parent's children that run the probe process (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"asgi.probes" in command:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not gone nor a zombie waiting for a reaper."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_a_port_in_use_without_reuse_stops_the_start(tiny_repo: Path) -> None:
