@@ -27,6 +27,7 @@ from service.asgi.limits import ConnectionCap, InferAdmission
 from service.asgi.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.asgi.probes import probe_serving
 from service.asgi.responses import domain_error_response, error_response
+from service.asgi.upload import UploadFastPath
 from service.config import Settings
 from service.errors import NNServeError
 from service.grpc.server import grpc_serving
@@ -91,12 +92,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def add_middleware(app: FastAPI, settings: Settings) -> None:
-    """Innermost first (each add wraps the ones before): the V2 infer fast path, so limits,
-    logs and metrics still apply to it; the body limit; the in-flight cap; the inference cap
-    (asgi/limits.py: refuses before the body is read); the request context."""
+    """Innermost first (each add wraps the ones before): the V2 infer and /predict fast
+    paths, so limits, logs and metrics still apply to them; the body limit; the in-flight
+    cap; the inference cap (asgi/limits.py: refuses before the body is read); the request
+    context."""
     if settings.infer_fast_path:
         # v2.router's own routes: app.routes holds FastAPI's _IncludedRouter wrappers
         app.add_middleware(InferFastPath, routes=v2.infer_routes(v2.router.routes))
+    if settings.predict_fast_path:
+        app.add_middleware(UploadFastPath, upload=predict.fast_path())
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_upload_bytes,

@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     """Answer POST /v2/models/.../infer through service.asgi.fastpath: the same handler, errors,
     logs, metrics and body limit, without FastAPI's route walk and dependency solving."""
 
+    predict_fast_path: bool = True
+    """Answer plain POST /predict uploads (a raw image body, or a form of the one file field)
+    through service.asgi.upload: the same steps, errors, logs, metrics and body limit, without
+    Starlette's form parser and FastAPI's dependency solving; any other form goes the route's
+    way."""
+
     grpc_port: int = Field(default=8001, ge=0, le=65535)
     """Port of the Open Inference Protocol over gRPC (Triton's 8001), on the same host; 0 turns
     it off. Every worker binds it (SO_REUSEPORT); its largest message is max_upload_bytes."""

@@ -21,10 +21,13 @@ import anyio.to_thread
 import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
 from service.asgi.responses import json_response
+from service.asgi.upload import MULTIPART, RAW_TYPES, UploadRoute
 from service.cards import ModelCard
+from service.config import Settings
 from service.errors import Unprocessable, UnsupportedMediaType
 from service.images.digits import to_tensor
 from service.images.number import FoundDigit, read_number
@@ -38,7 +41,6 @@ from service.runtime.version import ModelVersion
 router = APIRouter(tags=["predict"])
 
 MODEL_HELP = "An MNIST classifier: mnist-mlp (the default, NNSERVE_DEFAULT_MODEL) or mnist-softmax."
-RAW_TYPES = ("image/", "application/octet-stream")
 MAX_FORM_FIELDS = 16
 """Form fields parsed before giving up: the form needs one, a browser may add a few."""
 
@@ -54,13 +56,26 @@ async def predict(
     """Read the handwritten number (or digit) in an uploaded image."""
     mv = image_model(registry, model or settings.default_model)
     data = await upload_bytes(request)
+    return json_response(await read_upload(mv, data, settings, debug))
+
+
+async def read_upload(
+    mv: ModelVersion, data: bytes, settings: Settings, debug: bool = False
+) -> dict[str, Any]:
+    """The answer to an upload's bytes (the route and its fast path, asgi/upload.py, both)."""
     found = await anyio.to_thread.run_sync(
         read_number, data, settings.max_image_pixels, settings.max_digits
     )
     norm = mv.card.preprocessing
     batch = np.concatenate([to_tensor(d.image, norm.mean[0], norm.std[0]) for d in found])
     outputs = await mv.infer({mv.card.inputs[0].name: batch})  # [n, 784]: one run
-    return json_response(answer(mv, outputs, found, debug))
+    return answer(mv, outputs, found, debug)
+
+
+def fast_path() -> UploadRoute:
+    """This route and its two steps, for the fast path that answers plain uploads."""
+    (route,) = (r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is predict)
+    return UploadRoute(route, FIELD, image_model, read_upload)
 
 
 def answer(
@@ -115,7 +130,7 @@ def image_readers(registry: Registry) -> set[str]:
 async def upload_bytes(request: Request) -> bytes:
     """The image's bytes, from multipart field `file` or from a raw image/* body."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "multipart/form-data":
+    if media_type == MULTIPART:
         return await form_file(request)
     if media_type.startswith(RAW_TYPES):
         return await request.body()
