@@ -35,7 +35,7 @@ import grpc
 import numpy as np
 
 from benchmarks import payloads
-from benchmarks.servers import ROOT, Server, cpu_seconds
+from benchmarks.servers import ROOT, Server, cpu_seconds, settle
 from benchmarks.wrk import Measurement
 from service.grpc import inference_pb2 as pb
 
@@ -117,6 +117,8 @@ async def drive(
         calls = [c.unary_unary(METHOD) for c in channels]  # bytes in, bytes out
         if warmup > 0:
             await _round(calls, body, warmup)
+            if pid:  # until the warm-up's last calls are done on the server too
+                await asyncio.to_thread(settle, pid)
         server_before, cpu_before, start = _cpu(pid), time.process_time(), time.perf_counter()
         seen, errors = await _round(calls, body, seconds)
         elapsed, driver = time.perf_counter() - start, time.process_time() - cpu_before

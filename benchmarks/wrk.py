@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.payloads import Payload
-from benchmarks.servers import cpu_seconds
+from benchmarks.servers import cpu_seconds, settle
 
 LUA = Path(__file__).resolve().parent / "lua" / "post.lua"
 
@@ -101,9 +101,12 @@ def measure(
     seconds: float,
     pid: int,
 ) -> Measurement:
-    """Warm up (lazy initialisation, connection set-up), then measure; `pid` is the server's."""
+    """Warm up (lazy initialisation, connection set-up), wait for the server to go idle (wrk
+    leaves the warm-up's last requests running, which would hold the in-flight places the
+    measured run's connections need), then measure; `pid` is the server's."""
     if warmup > 0:
         run(url, body, payload, connections, warmup)
+        settle(pid)
     before = cpu_seconds(pid)
     m = run(url, body, payload, connections, seconds)
     used = (cpu_seconds(pid) - before) * 1e6 / max(m.requests, 1)
