@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.asgi import probes
 from service.config import Settings
+from service.metrics import FLUSH_SECONDS
 from tests.servers import free_port, spawn, stop, wait_for
 
 
@@ -31,6 +32,7 @@ def test_the_probe_port_answers_health_and_metrics(tiny_repo: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         live = httpx.get(f"{base}/v2/health/live")
         ready = httpx.get(f"{base}/v2/health/ready")
+        time.sleep(2 * FLUSH_SECONDS)  # the worker's file is up to FLUSH_SECONDS behind
         scraped = httpx.get(f"{base}/metrics")
         unknown = httpx.get(f"{base}/v2/models/tiny-linear")
     assert (live.status_code, live.json()) == (200, {"live": True})
