@@ -63,6 +63,17 @@ def decode(data: bytes, max_pixels: int) -> FloatImage:
     return to_gray(load_frame(open_image(data, max_pixels)))
 
 
+def stored_pixels(data: bytes) -> int:
+    """Width x height as the image's header gives them, no pixel decoded; 0 when the bytes are
+    no image Pillow opens (decoding them says why)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as image:
+            width, height = image.size
+    except (*_DECODE_ERRORS, UnidentifiedImageError, Image.DecompressionBombError, Warning):
+        return 0
+    return width * height
+
+
 def open_image(data: bytes, max_pixels: int) -> Image.Image:
     """Identify the image and check its size from the header, before any pixel is decoded."""
     if not data:

@@ -29,6 +29,7 @@ from service.asgi.upload import MULTIPART, RAW_TYPES, UploadRoute
 from service.cards import ModelCard
 from service.config import Settings
 from service.errors import Unprocessable, UnsupportedMediaType
+from service.images.decode import stored_pixels
 from service.images.digits import to_tensor
 from service.images.number import FoundDigit, read_number
 from service.protocol.v1 import predictions
@@ -43,6 +44,12 @@ router = APIRouter(tags=["predict"])
 MODEL_HELP = "An MNIST classifier: mnist-mlp (the default, NNSERVE_DEFAULT_MODEL) or mnist-softmax."
 MAX_FORM_FIELDS = 16
 """Form fields parsed before giving up: the form needs one, a browser may add a few."""
+
+INLINE_PIXELS = 300_000
+"""An upload of at most this many pixels (a drawing: the page's canvas is 280x280) is read on
+the event loop, in a few milliseconds at most: the hand-off to a worker thread and back cost
+~0.4 ms of CPU, a tenth of a canvas request (benchmarks/results/predict.md). A larger one (a
+12 MP photo: 30 ms) is read in a worker thread."""
 
 
 @router.post("/predict", openapi_extra=openapi.PREDICT_BODY, responses=openapi.PREDICT)
@@ -63,13 +70,20 @@ async def read_upload(
     mv: ModelVersion, data: bytes, settings: Settings, debug: bool = False
 ) -> dict[str, Any]:
     """The answer to an upload's bytes (the route and its fast path, asgi/upload.py, both)."""
-    found = await anyio.to_thread.run_sync(
-        read_number, data, settings.max_image_pixels, settings.max_digits
-    )
+    found = await read_digits(data, settings)
     norm = mv.card.preprocessing
     batch = np.concatenate([to_tensor(d.image, norm.mean[0], norm.std[0]) for d in found])
     outputs = await mv.infer({mv.card.inputs[0].name: batch})  # [n, 784]: one run
     return answer(mv, outputs, found, debug)
+
+
+async def read_digits(data: bytes, settings: Settings) -> list[FoundDigit]:
+    """The upload's digits: a small image read right here, on the event loop, any other in a
+    worker thread (the loop is never held long)."""
+    limits = (settings.max_image_pixels, settings.max_digits)
+    if 0 < stored_pixels(data) <= INLINE_PIXELS:
+        return read_number(data, *limits)
+    return await anyio.to_thread.run_sync(read_number, data, *limits)
 
 
 def fast_path() -> UploadRoute:

@@ -16,6 +16,7 @@ from service.images.decode import (
     WORKING_SIDE,
     decode,
     reduce_to_working_size,
+    stored_pixels,
     working_size,
 )
 from tests.service.images.synthetic import encode, png_header_only
@@ -243,3 +244,14 @@ def test_corrupt_exif_is_a_domain_error_or_ignored() -> None:
         assert exc.message == CORRUPT
     else:
         assert gray.shape == (30, 40)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP", "BMP"])
+def test_stored_pixels_come_from_the_header(fmt: str) -> None:
+    assert stored_pixels(encode(bar_image("L", (40, 30)), fmt)) == 1200
+    assert stored_pixels(png_header_only(6000, 5000)) == 30_000_000  # never decoded
+
+
+@pytest.mark.parametrize("data", [b"", b"plain text", png_header_only(64, 64)[:20]])
+def test_stored_pixels_of_no_image_is_zero(data: bytes) -> None:
+    assert stored_pixels(data) == 0
