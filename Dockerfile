@@ -75,12 +75,13 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOME=/tmp
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-# 8000: REST; 8001: the Open Inference Protocol over gRPC; 8002: health and metrics only, on
-# their own thread (service/asgi/probes.py), for probes that must not wait behind a flood.
+# 8000: REST; 8001: the Open Inference Protocol over gRPC; 8002: health and metrics only, from
+# a process of their own (service/asgi/probes.py), for probes that must not wait behind a flood.
 EXPOSE 8000 8001 8002
-# The base image has no curl: ask readiness with the standard library.
+# The base image has no curl: ask readiness with the standard library, on the probe port
+# (as the Kubernetes manifests do) unless NNSERVE_PROBE_PORT=0 turns it off.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/v2/health/ready' % os.environ.get('NNSERVE_PORT', '8000'), timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request as u; e = os.environ.get; p = e('NNSERVE_PROBE_PORT', '0'); u.urlopen('http://127.0.0.1:%s/v2/health/ready' % (p if p != '0' else e('NNSERVE_PORT', '8000')), timeout=4)"]
 # Exec form: python is PID 1 and gets SIGTERM, so uvicorn drains in-flight requests.
 CMD ["python", "-m", "service"]
 

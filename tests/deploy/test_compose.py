@@ -3,12 +3,21 @@ files (the container smoke test in tests/container/ runs them for real)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.config import Settings
+from tests.servers import MODELS_DIR, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,3 +94,34 @@ def test_image_exposes_rest_and_grpc(dockerfile: str) -> None:
     assert re.search(r"^EXPOSE 8000 8001 8002$", dockerfile, re.MULTILINE)
     assert "NNSERVE_PROBE_PORT=8002" in dockerfile
     assert "NNSERVE_GRPC_PORT=8001" in dockerfile
+
+
+def healthcheck(dockerfile: str) -> str:
+    """The Python the image's HEALTHCHECK runs."""
+    found = re.search(r"^HEALTHCHECK .*\n\s*CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert found, "no HEALTHCHECK ... CMD [...] in the Dockerfile"
+    argv = json.loads(found.group(1))
+    assert argv[:2] == ["python", "-c"]
+    return str(argv[2])
+
+
+def test_compose_runs_the_image_s_healthcheck(dockerfile: str, compose: dict[str, Any]) -> None:
+    assert compose["services"]["nnserve"]["healthcheck"]["test"][-1] == healthcheck(dockerfile)
+
+
+def test_the_healthcheck_asks_the_probe_port(dockerfile: str) -> None:
+    """Run for real against the app's probe port while the main port is closed: it passes;
+    with the probe port off it asks the (closed) main port and fails."""
+    probe, closed = free_port(), free_port()
+    settings = Settings(models_dir=MODELS_DIR, grpc_port=0, probe_port=probe)
+
+    def check(**env: str) -> int:
+        full = {**os.environ, "NNSERVE_PORT": str(closed), **env}
+        argv = [sys.executable, "-c", healthcheck(dockerfile)]
+        return subprocess.run(argv, env=full, capture_output=True, timeout=30).returncode
+
+    with TestClient(create_app(settings)):
+        on_probe_port = check(NNSERVE_PROBE_PORT=str(probe))
+        probe_port_off = check(NNSERVE_PROBE_PORT="0")
+    assert on_probe_port == 0
+    assert probe_port_off != 0
