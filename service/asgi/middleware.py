@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.asgi.limits import BodyReadTimeout, receive_within
+from service.asgi.limits import REFUSED, BodyReadTimeout, RefusalLog, receive_within
 from service.asgi.responses import error_response
 from service.logs import request_id_var
 from service.metrics import Metrics
@@ -107,7 +107,9 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
         self.log_success_sample = log_success_sample
-        """Fraction of successful inference requests logged; every other one always is."""
+        """Fraction of successful inference requests logged; every other one always is, but
+        refusals under overload, which are counted (asgi/limits.RefusalLog)."""
+        self.refusals = RefusalLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -153,6 +155,9 @@ class RequestContextMiddleware:
             "endpoint": endpoint,
             "model": model,
         }
+        if REFUSED in scope:
+            self.refusals.note(fields)
+            return
         log.info("request", extra={"fields": fields})
 
     def _sampled(self) -> bool:

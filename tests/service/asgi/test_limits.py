@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.app import create_app
+from service.asgi import limits
 from service.asgi.limits import InferAdmission
 from service.config import Settings
 
@@ -175,3 +176,35 @@ def test_the_app_refuses_with_its_request_id_and_counts_in_metrics(tmp_path: Pat
         edge.in_flight = 0
         assert client.post("/v2/models/mnist-mlp/infer", json={"inputs": []}).status_code == 400
         assert 'status="503"' in client.get("/metrics").text
+
+
+def test_refusals_are_logged_as_counts_with_an_id_in_every_answer(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under a flood a line per refusal was 17% of the worker's samples: the first is logged,
+    the rest are counted into the next line (at most one per REFUSAL_LOG_SECONDS); each
+    refused answer still has its own request id, and other errors are still logged each."""
+    monkeypatch.setattr(limits, "REFUSAL_LOG_SECONDS", 3600.0)
+    caplog.set_level("INFO", logger="service.requests")
+    settings = Settings(models_dir=Path("models"), max_infer_in_flight=1, grpc_port=0)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        edge = app.middleware_stack
+        while not isinstance(edge, InferAdmission):
+            edge = edge.app
+        edge.in_flight = 1
+        answers = [client.post("/v2/models/mnist-mlp/infer", json={}) for _ in range(20)]
+        monkeypatch.setattr(limits, "REFUSAL_LOG_SECONDS", 0.0)
+        last = client.post("/v2/models/mnist-mlp/infer", json={})
+        edge.in_flight = 0
+        bad = client.post("/v2/models/mnist-mlp/infer", json={"inputs": []})
+    ids = [a.headers["x-request-id"] for a in answers]
+    assert {a.status_code for a in answers} == {503} and len(set(ids)) == 20
+    lines = [vars(r)["fields"] for r in caplog.records if hasattr(r, "fields")]
+    refused = [f for f in lines if f.get("refused")]
+    assert [(f["request_id"], f["refused"]) for f in refused] == [
+        (ids[0], 1),
+        (last.headers["x-request-id"], 20),  # the 19 after the first line, and this one
+    ]
+    assert [f["status"] for f in lines if "refused" not in f] == [bad.status_code]
+    assert bad.status_code == 400
