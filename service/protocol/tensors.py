@@ -10,6 +10,7 @@ orjson and turned into arrays by numpy in C: no Python loop ever touches an elem
 from __future__ import annotations
 
 import math
+from array import array
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,12 @@ ORT_TYPES: dict[str, tuple[str, np.dtype[Any]]] = {
     f"tensor({ort_name})": (name, DATATYPES[name]) for name, ort_name in _ORT_NAMES.items()
 }
 """onnxruntime's NodeArg.type string -> (V2 datatype, numpy dtype)."""
+
+EXACT_INTEGERS = 2.0**53
+"""Integers below this size are exact in float64: a flat list of them may be read as doubles."""
+
+_FLOAT_MAX = {name: float(np.finfo(DATATYPES[name]).max) for name in ("FP16", "FP32", "FP64")}
+"""The largest finite value of each float datatype: a value within it casts without overflow."""
 
 MAX_ELEMENTS = 2**31 - 1
 """Most elements one tensor may declare; a larger shape is an overflowing dimension."""
@@ -97,6 +104,11 @@ def dtype_of(name: str, datatype: Any) -> np.dtype[Any]:
 def array_from_data(name: str, datatype: str, shape: tuple[int, ...], data: Any) -> np.ndarray:
     """JSON `data` (flat or nested, row-major) -> an array of `datatype` and `shape`."""
     dtype = dtype_of(name, datatype)
+    bound = _FLOAT_MAX.get(datatype)
+    if bound is not None:  # a float tensor: most often a flat list of numbers, read at once
+        doubles = float_list(data, bound)
+        if doubles is not None and doubles.size == math.prod(shape):
+            return doubles.astype(dtype, copy=False).reshape(shape)  # finite: JSON has no NaN
     raw = numeric_array(name, data)
     if raw.size != math.prod(shape):
         raise BadRequest(
@@ -122,6 +134,25 @@ def array_from_bytes(
     check_finite(name, array)
     # An unaligned view is legal numpy but not something to hand to a native kernel.
     return array if array.flags.aligned else array.copy()
+
+
+def float_list(data: Any, bound: float) -> np.ndarray | None:
+    """A flat list of JSON numbers, none beyond `bound` in size, as float64, read by the array
+    module in C (without np.asarray's type and shape discovery); None for anything else:
+    nested lists, booleans first, strings, nulls, larger values, an all-integer list with an
+    integer past EXACT_INTEGERS. Those take the general way (numeric_array, then `cast`),
+    which gives their errors; what this reads, that way would have read the same."""
+    if not isinstance(data, list) or not data or isinstance(data[0], bool):
+        return None  # booleans: numeric_array tells an all-boolean list from numbers
+    try:
+        doubles = np.frombuffer(array("d", data), dtype=np.float64)
+    except (TypeError, OverflowError):  # not all numbers (bools among them are: as there)
+        return None
+    if not isinstance(data[0], float):
+        # may be all integers, which numeric_array reads as int64 and casts once: the same
+        # values only while each is exact as a double (float16/32 would else round twice)
+        bound = min(bound, EXACT_INTEGERS - 1)
+    return doubles if np.abs(doubles).max() <= bound else None
 
 
 def numeric_array(name: str, data: Any) -> np.ndarray:

@@ -11,7 +11,15 @@ import orjson
 import pytest
 
 from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from service.protocol.tensors import array_from_bytes, array_from_data, check_shape
+from service.protocol.tensors import (
+    DATATYPES,
+    array_from_bytes,
+    array_from_data,
+    cast,
+    check_shape,
+    float_list,
+    numeric_array,
+)
 from service.protocol.v1 import instances_array
 from service.protocol.v2 import decode_content, decode_infer_request, encode_infer_response
 
@@ -303,3 +311,82 @@ def test_bad_compressed_bodies(payload: bytes, encoding: str, error: type, messa
     with pytest.raises(error) as caught:
         decode_content(payload, encoding, limit=1000)
     assert caught.value.message == message
+
+
+def general_way(name: str, datatype: str, shape: tuple[int, ...], data: Any) -> np.ndarray:
+    """What array_from_data did before float_list: numeric_array, the size check, cast."""
+    raw = numeric_array(name, data)
+    if raw.size != int(np.prod(shape)):
+        raise BadRequest(
+            f"input {name!r}: shape {list(shape)} needs {int(np.prod(shape))} values, "
+            f"data has {raw.size}"
+        )
+    return cast(name, raw, datatype, DATATYPES[datatype]).reshape(shape)
+
+
+EDGE_LISTS: list[list[Any]] = [
+    [0.5, -1.25, 3.0],
+    [1, 2, 3],
+    [0, 0.5, 7],
+    [1.5, True, False],
+    [1, True],
+    [-0.0, 0.0, 1e-45, 5e-324],
+    [65504.0, -65504.0],
+    [65519.0],
+    [65520.0],
+    [3.4028234663852886e38],
+    [3.4028235677973366e38],
+    [1e39, 1.0],
+    [2**53 - 1, 1],
+    [2**53 + 1, 1],
+    [2**63 - 1],
+    [2**64 - 1],
+    [-(2**63), 2**64 - 1],
+    [1.5, 2**64 - 1],
+    [16777217, 3],
+    [2**60 + 2**36 + 1],  # a float32 midpoint plus one: rounding twice would round down
+    [16777217.0, 3],
+]
+"""Lists float_list may read or refuse, each ending the same as the general way would."""
+
+REFUSED_LISTS: list[Any] = [
+    [True, 1.5],
+    [True, False],
+    ["1.5", 2.0],
+    [1.5, "2"],
+    [None, 1.0],
+    [1.0, None],
+    [[1.0, 2.0], [3.0, 4.0]],
+    [1.0, [2.0]],
+    [{"a": 1}],
+    [],
+    "1.5",
+    None,
+]
+
+
+def outcome(read: Any, *args: Any) -> tuple[str, Any]:
+    """("array", (dtype, shape, bytes)) or ("error", message): compared bit for bit."""
+    try:
+        array = read(*args)
+    except BadRequest as exc:
+        return "error", exc.message
+    return "array", (array.dtype.str, array.shape, array.tobytes())
+
+
+@pytest.mark.parametrize("datatype", ["FP16", "FP32", "FP64"])
+@pytest.mark.parametrize("data", EDGE_LISTS + REFUSED_LISTS)
+def test_float_lists_read_as_the_general_way_reads_them(datatype: str, data: Any) -> None:
+    count = len(data) if isinstance(data, list) else 1
+    for shape in ((count,), (count + 1,)):  # the right size, and a wrong one
+        fast = outcome(array_from_data, "x", datatype, shape, data)
+        assert fast == outcome(general_way, "x", datatype, shape, data)
+
+
+def test_float_list_reads_plain_number_lists_and_leaves_the_rest() -> None:
+    bound = float(np.finfo(np.float32).max)
+    for data in ([0.5, -1.25, 3.0], [1, 2, 3], [0, 0.5, 7], [1.5, True], [2**53 - 1, 1]):
+        read = float_list(data, bound)
+        assert read is not None and read.dtype == np.float64 and read.tolist() == data
+    for data in [*REFUSED_LISTS, [1e39, 1.0], [2**53 + 1, 1], [2**64 - 1], [65520.0]]:
+        assert float_list(data, 65504.0) is None
