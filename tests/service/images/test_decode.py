@@ -15,6 +15,8 @@ from service.images.decode import (
     WORKING_PIXELS,
     WORKING_SIDE,
     decode,
+    plain_gray,
+    png_rgba,
     reduce_to_working_size,
     stored_pixels,
     working_size,
@@ -255,3 +257,50 @@ def test_stored_pixels_come_from_the_header(fmt: str) -> None:
 @pytest.mark.parametrize("data", [b"", b"plain text", png_header_only(64, 64)[:20]])
 def test_stored_pixels_of_no_image_is_zero(data: bytes) -> None:
     assert stored_pixels(data) == 0
+
+
+def many_coloured_rgba(size: tuple[int, int] = (280, 200)) -> Image.Image:
+    """An RGBA image of random colours and opacities, soft strokes, fully transparent parts."""
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, size=(size[1], size[0], 4), dtype=np.uint8)
+    pixels[: size[1] // 2, :, 3] = 0
+    return Image.fromarray(pixels, "RGBA")
+
+
+@pytest.mark.parametrize("colour", [None, 0, 200])
+def test_an_rgba_png_decoded_by_libspng_is_pillows_image(colour: int | None) -> None:
+    image = many_coloured_rgba()
+    if colour is not None:  # one pen colour: the opacity-only composite
+        image = Image.merge("RGBA", (*Image.new("RGB", image.size, (colour,) * 3).split(),
+                                     image.getchannel("A")))  # fmt: skip
+    data = encode(image, "PNG")
+    opened = Image.open(io.BytesIO(data))
+    assert (spng := png_rgba(opened)) is not None
+    assert spng.tobytes() == image.tobytes()
+    expected = plain_gray(Image.open(io.BytesIO(data)).convert("RGBA"))
+    np.testing.assert_array_equal(decode(data, LIMIT), np.asarray(expected, np.float32))
+
+
+def test_an_rgba_png_with_exif_is_pillows_to_decode_and_turn() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored a quarter turn from upright
+    data = encode(many_coloured_rgba((40, 30)), "PNG", exif=exif.tobytes())
+    assert png_rgba(Image.open(io.BytesIO(data))) is None
+    assert decode(data, LIMIT).shape == (40, 30)
+
+
+def test_other_pngs_are_pillows_to_decode() -> None:
+    for image in (bar_image("RGB"), bar_image("L"), bar_image("LA"), bar_image("I;16")):
+        assert png_rgba(Image.open(io.BytesIO(encode(image, "PNG")))) is None
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9, 0.99])
+def test_a_truncated_rgba_png_is_422(cut: float) -> None:
+    data = encode(many_coloured_rgba(), "PNG")
+    expect(Unprocessable, CORRUPT, data[: int(len(data) * cut)])
+
+
+def test_a_corrupt_rgba_png_is_422() -> None:
+    data = bytearray(encode(many_coloured_rgba(), "PNG"))
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
+    expect(Unprocessable, CORRUPT, bytes(data))
