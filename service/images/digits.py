@@ -2,7 +2,8 @@
 
 MNIST was made by scaling each binary NIST digit to fit a 20x20 box (aspect ratio kept,
 anti-aliased) and pasting it into 28x28 so that its centre of mass is the centre. An upload
-is brought to the same form (`read_digit`, then `to_tensor` with the card's normalization):
+is brought to the same form (`to_digit` for one digit; service.images.number cuts a number
+into digits first and fits each alike), then `to_tensor` with the card's normalization:
 
     bytes --service.images.decode--> gray float32 [H, W], 0 black .. 255 white
           --ink_map--------> ink [H, W], white on black, 1 = a stroke core: polarity from the
@@ -24,7 +25,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from service.errors import Unprocessable
-from service.images.decode import FloatImage, decode
+from service.images.decode import FloatImage
 from service.images.shading import MAD_TO_SIGMA, paper_shading
 
 Pixels = npt.NDArray[np.uint8]
@@ -220,11 +221,6 @@ def centre_by_mass(digit: Pixels, side: int = SIDE) -> Pixels:
     field = np.zeros((side, side), dtype=np.uint8)
     field[top : top + height, left : left + width] = digit
     return field
-
-
-def read_digit(data: bytes, max_pixels: int) -> Pixels:
-    """The 28x28 MNIST-style digit of an uploaded image's bytes (CPU-bound: run it in a thread)."""
-    return to_digit(decode(data, max_pixels))
 
 
 def to_digit(gray: FloatImage) -> Pixels:

@@ -81,7 +81,7 @@ def test_blank_jpeg_of_paper_is_422() -> None:
     out = io.BytesIO()
     Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=40)
     with pytest.raises(Unprocessable, match="blank"):
-        digits.read_digit(out.getvalue(), 10**6)
+        digits.to_digit(decode(out.getvalue(), 10**6))
 
 
 # -- crop, fit, centre ----------------------------------------------------------------------
@@ -185,7 +185,7 @@ def test_mnist_digit_upscaled_as_png_comes_back(
     original = mnist_sample[0][0]
     out = io.BytesIO()
     Image.fromarray(255 - original).resize((280, 280), Image.Resampling.BICUBIC).save(out, "PNG")
-    again = digits.read_digit(out.getvalue(), 10**6)
+    again = digits.to_digit(decode(out.getvalue(), 10**6))
     correlation = np.corrcoef(again.ravel().astype(float), original.ravel().astype(float))[0, 1]
     assert correlation > 0.85
     tensor = digits.to_tensor(again, MNIST_MEAN, MNIST_STD)
