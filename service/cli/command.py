@@ -19,6 +19,7 @@ import uvicorn
 
 from service.app import version
 from service.asgi.accept import GREEDY_ACCEPT_LOOP
+from service.asgi.wire import ONE_WRITE_HTTP
 from service.cli.flags import FlagError, add_settings_flags, settings_from
 from service.cli.inventory import report
 from service.config import Settings, packaged_models_dir
@@ -75,6 +76,7 @@ def serve(settings: Settings) -> int:
             log_level=settings.log_level,
             timeout_graceful_shutdown=30,
             loop=GREEDY_ACCEPT_LOOP,  # uvloop accepting every queued connection a loop turn
+            http=ONE_WRITE_HTTP,  # httptools, each answer's headers and body in one write
         )
     return 0
 
