@@ -20,7 +20,8 @@ from service.config import Settings
 Message = dict[str, Any]
 
 
-def _scope(path: str, payload: Payload) -> Message:
+def request_scope(path: str, payload: Payload) -> Message:
+    """The ASGI scope of a POST of `payload` to `path` (its query after "?")."""
     route, _, query = path.partition("?")
     headers = [
         (b"content-type", payload.content_type.encode()),
@@ -36,7 +37,7 @@ def _scope(path: str, payload: Payload) -> Message:
     }  # fmt: skip
 
 
-async def _one(app: Any, scope: Message, body: bytes) -> int:
+async def one_request(app: Any, scope: Message, body: bytes) -> int:
     """One request through the ASGI app; its status code."""
     messages = [{"type": "http.request", "body": body, "more_body": False}]
     status = 0
@@ -60,14 +61,14 @@ async def _drive(app: Any, cells: dict[str, tuple[str, Payload]], repeats: int) 
     out: dict[str, float] = {}
     async with app.router.lifespan_context(app):
         for name, (path, payload) in cells.items():
-            scope = _scope(path, payload)
-            if await _one(app, scope, payload.body) != 200:
+            scope = request_scope(path, payload)
+            if await one_request(app, scope, payload.body) != 200:
                 out[name] = float("nan")  # the route refused it: nothing meaningful to time
                 continue
             times = []
             for _ in range(repeats):
                 start = time.perf_counter()
-                await _one(app, scope, payload.body)
+                await one_request(app, scope, payload.body)
                 times.append(time.perf_counter() - start)
             out[name] = statistics.median(times) * 1e6
     return out

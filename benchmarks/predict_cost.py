@@ -1,8 +1,9 @@
 """What one POST /predict costs, in this process: `read_number` alone and the whole app (the
-ASGI app driven without a socket: middleware, upload, read_number in the worker thread, the
-model run, JSON), for three uploads:
+ASGI app driven without a socket by benchmarks.asgi_driver: middleware, the upload, read_number,
+the model run, JSON), with the /predict fast path and through the route, for four uploads:
 
-    canvas  the benchmark's 280x280 RGBA canvas PNG of one MNIST test digit
+    canvas  the benchmark's 280x280 RGBA canvas PNG of one MNIST test digit (a raw body)
+    canvas-form  the same PNG as a browser's form sends it (multipart field `file`)
     phone   a 12-megapixel phone JPEG (4000x3000) of one digit on shaded, grainy paper
     number  a 5-digit number (5 MNIST test digits side by side) photographed, 1000x260 JPEG
 
@@ -24,19 +25,18 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from benchmarks import payloads
+from benchmarks import asgi_driver, payloads
 from benchmarks.payloads import Payload
 from service.app import create_app
 from service.config import Settings
 from service.images.number import read_number
 
 ROOT = Path(__file__).resolve().parents[1]
-Message = dict[str, Any]
+PATH = "/predict?model=mnist-mlp"
 
 
 def mnist_digits(n: int) -> list[np.ndarray]:
@@ -70,8 +70,10 @@ def photographed(ink: np.ndarray, size: tuple[int, int], seed: int = 0) -> Paylo
 
 def uploads() -> dict[str, Payload]:
     five = np.concatenate(mnist_digits(5), axis=1)  # [28, 140]
+    canvas = payloads.canvas_png(payloads.digit_28x28())
     return {
-        "canvas": payloads.canvas_png(payloads.digit_28x28()),
+        "canvas": canvas,
+        "canvas-form": form(canvas),
         "phone": photographed(payloads.digit_28x28(), (4000, 3000)),
         "number": photographed(five, (1000, 260)),
     }
@@ -90,50 +92,31 @@ def cost(work: Callable[[], object], repeats: int) -> tuple[float, float]:
     return (time.process_time() - cpu) / repeats * 1e3, statistics.median(walls) * 1e3
 
 
-def scope(payload: Payload) -> Message:
-    headers = [
-        (b"content-type", payload.content_type.encode()),
-        (b"content-length", str(len(payload.body)).encode()),
-    ]
-    return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/predict", "raw_path": b"/predict", "root_path": "",
-        "query_string": b"model=mnist-mlp", "headers": headers, "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 2),
-    }  # fmt: skip
+def form(payload: Payload, boundary: str = "nnserve-benchmark") -> Payload:
+    """The upload as a browser's form sends it: multipart field `file`, the one part."""
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="digit"\r\n'
+        f"Content-Type: {payload.content_type}\r\n\r\n"
+    )
+    body = head.encode() + payload.body + f"\r\n--{boundary}--\r\n".encode()
+    return Payload(body, f"multipart/form-data; boundary={boundary}")
 
 
-async def request(app: Any, payload: Payload) -> int:
-    """One POST /predict through the ASGI app; its status code."""
-    messages = [{"type": "http.request", "body": payload.body, "more_body": False}]
-    status = 0
-
-    async def receive() -> Message:
-        if messages:
-            return messages.pop()
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope(payload), receive, send)
-    return status
-
-
-async def whole_app(cells: dict[str, Payload], repeats: int) -> dict[str, tuple[float, float]]:
-    app = create_app(Settings(models_dir=ROOT / "models"))
+async def whole_app(
+    cells: dict[str, Payload], repeats: int, fast_path: bool = True
+) -> dict[str, tuple[float, float]]:
+    """(CPU ms per request, median wall ms) of the whole app per upload, driven in process."""
+    app = create_app(Settings(models_dir=ROOT / "models", predict_fast_path=fast_path))
     out = {}
     async with app.router.lifespan_context(app):
         for name, payload in cells.items():
-            assert await request(app, payload) == 200, name
+            scope = asgi_driver.request_scope(PATH, payload)
+            assert await asgi_driver.one_request(app, scope, payload.body) == 200, name
             walls = []
             cpu = time.process_time()
             for _ in range(repeats):
                 start = time.perf_counter()
-                await request(app, payload)
+                await asgi_driver.one_request(app, scope, payload.body)
                 walls.append(time.perf_counter() - start)
             per = (time.process_time() - cpu) / repeats * 1e3
             out[name] = (per, statistics.median(walls) * 1e3)
@@ -145,16 +128,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
     cells = uploads()
+    images = {name: p.body for name, p in cells.items()} | {"canvas-form": cells["canvas"].body}
     fewer = {"phone": max(10, args.repeats // 10)}  # a 12 MP JPEG: ~10x dearer
-    print(f"load1 {os.getloadavg()[0]:.2f}")
-    print("| upload | bytes | read_number CPU ms | wall ms | whole request CPU ms | wall ms |")
-    print("|---|--:|--:|--:|--:|--:|")
     repeats = {name: fewer.get(name, args.repeats) for name in cells}
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
-        whole = {n: asyncio.run(whole_app({n: p}, repeats[n]))[n] for n, p in cells.items()}
+    print(f"load1 {os.getloadavg()[0]:.2f}")
+    print("| upload | bytes | read_number CPU ms | whole request CPU ms | wall ms "
+          "| the same through the route (NNSERVE_PREDICT_FAST_PATH=false) CPU ms |")  # fmt: skip
+    print("|---|--:|--:|--:|--:|--:|")
     for name, p in cells.items():
-        cpu, wall = cost(lambda p=p: read_number(p.body, 50_000_000, 12), repeats[name])
-        row = (len(p.body), f"{cpu:.2f}", f"{wall:.2f}", *(f"{v:.2f}" for v in whole[name]))
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
+            fast, wall = asyncio.run(whole_app({name: p}, repeats[name]))[name]
+            routed, _ = asyncio.run(whole_app({name: p}, repeats[name], fast_path=False))[name]
+        image = images[name]
+        cpu, _ = cost(lambda image=image: read_number(image, 50_000_000, 12), repeats[name])
+        row = (len(p.body), *(f"{v:.2f}" for v in (cpu, fast, wall, routed)))
         print(f"| {name} | " + " | ".join(map(str, row)) + " |")
     print(f"load1 {os.getloadavg()[0]:.2f}")
 
