@@ -55,7 +55,9 @@ def kserve(model: Path, threads: Threads, workers: int) -> Server:
 
 def mlserver(model: Path, threads: Threads, workers: int) -> Server:
     """`mlserver start` from its own venv, parallel_workers = workers; its settings live in a
-    temporary folder that outlives the process only until the OS cleans /tmp."""
+    temporary folder that outlives the process only until the OS cleans /tmp, and it runs
+    there: MLServer writes its .metrics/ into its working directory (and exits when
+    metrics_dir points elsewhere), which would otherwise be the checkout."""
     binary = mlserver_env.mlserver_binary()
     folder = Path(tempfile.mkdtemp(prefix="nnserve-mlserver-"))
     http, grpc, metrics = free_port(), free_port(), free_port()
@@ -66,7 +68,7 @@ def mlserver(model: Path, threads: Threads, workers: int) -> Server:
     environment = {"PYTHONPATH": str(ROOT)}  # the runtime module: benchmarks/mlserver/runtime.py
     server = start(
         "mlserver", ["start", str(folder)], "/v2/models/mnist-mlp/ready", environment, http,
-        executable=str(binary),
+        executable=str(binary), cwd=folder,
     )  # fmt: skip
     server.grpc = f"127.0.0.1:{grpc}"
     return server

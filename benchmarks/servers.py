@@ -113,9 +113,10 @@ def start(
     env: dict[str, str],
     port: int,
     executable: str = sys.executable,
+    cwd: Path = ROOT,
 ) -> Server:
     """Run `executable argv` (this Python by default) and wait until `probe` answers 200."""
-    server = launch(name, argv, env, port, executable)
+    server = launch(name, argv, env, port, executable, cwd)
     try:
         wait_until_up(server, probe)
     except Exception:
@@ -125,12 +126,18 @@ def start(
 
 
 def launch(
-    name: str, argv: Sequence[str], env: dict[str, str], port: int, executable: str = sys.executable
+    name: str,
+    argv: Sequence[str],
+    env: dict[str, str],
+    port: int,
+    executable: str = sys.executable,
+    cwd: Path = ROOT,
 ) -> Server:
-    """Run `executable argv` in the repository, output discarded; no waiting."""
+    """Run `executable argv` in `cwd` (the repository by default), output discarded; no
+    waiting."""
     process = subprocess.Popen(
         [executable, *argv],
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
