@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -155,6 +157,34 @@ def status_line(sock: socket.socket, timeout: float) -> bytes:
     return data
 
 
+@contextmanager
+def flooded(url: str) -> Iterator[list[socket.socket]]:
+    """The event loop held busy: 8 clients of 64-image infer requests for 6 s and, 1 s in, 500
+    connections that each send one request at once (the crowd, yielded; closed afterwards)."""
+    with ThreadPoolExecutor(1) as pool:
+        load = pool.submit(flood, url, 8, 6.0, 64)
+        time.sleep(1.0)
+        crowd = [sent_infer(url) for _ in range(500)]
+        try:
+            yield crowd
+            assert load.result(), "the flood got answers"
+        finally:
+            for sock in crowd:
+                sock.close()
+
+
+def slowest_get(urls: list[str], pause: float) -> float:
+    """Each GET on a new connection, `pause` s apart; each must be 200; the slowest's seconds."""
+    slowest = 0.0
+    for url in urls:
+        start = time.perf_counter()
+        answer = httpx.get(url, timeout=10)
+        slowest = max(slowest, time.perf_counter() - start)
+        assert answer.status_code == 200, (url, answer.text)
+        time.sleep(pause)
+    return slowest
+
+
 def test_a_fresh_probe_connection_is_answered_while_hundreds_wait_to_be_accepted(
     service: ServiceFactory,
 ) -> None:
@@ -163,45 +193,22 @@ def test_a_fresh_probe_connection_is_answered_while_hundreds_wait_to_be_accepted
     the Deployment's timeoutSeconds (3 s): before the greedy accept (asgi/accept.py) the
     probe's connection waited in the kernel's accept queue behind the others (3-9 s)."""
     svc = service(NNSERVE_WORKERS="1")
-    with ThreadPoolExecutor(1) as pool:
-        load = pool.submit(flood, svc.url, 8, 6.0, 64)
-        time.sleep(1.0)
-        crowd = [sent_infer(svc.url) for _ in range(500)]
-        slowest = 0.0
-        for _ in range(5):
-            start = time.perf_counter()
-            answer = httpx.get(svc.url + "/v2/health/live", timeout=10)
-            slowest = max(slowest, time.perf_counter() - start)
-            assert answer.status_code == 200
-            time.sleep(0.3)
-        assert load.result(), "the flood got answers"
-    answered = [status_line(sock, timeout=10) for sock in crowd]
-    for sock in crowd:
-        sock.close()
+    with flooded(svc.url) as crowd:
+        slowest = slowest_get([svc.url + "/v2/health/live"] * 5, pause=0.3)
+        answered = [status_line(sock, timeout=10) for sock in crowd]
     assert slowest < 3.0, f"a probe took {slowest:.2f} s"
     assert all(raw.startswith((b"HTTP/1.1 200", b"HTTP/1.1 503")) for raw in answered)
 
 
 def test_the_probe_port_answers_while_the_main_port_is_flooded(service: ServiceFactory) -> None:
-    """NNSERVE_PROBE_PORT (asgi/probes.py): health and metrics from a thread of their own, on a
-    new connection each time, while a flood and 500 arriving connections hold the event loop.
+    """NNSERVE_PROBE_PORT (asgi/probes.py): health and metrics from a process of their own, on
+    a new connection each time, while a flood and 500 arriving connections hold the event loop.
     Each must answer 200 well within the kubelet's 3 s; live there still means the loop turns."""
     port = free_port()
     svc = service(NNSERVE_WORKERS="1", NNSERVE_PROBE_PORT=str(port))
-    with ThreadPoolExecutor(1) as pool:
-        load = pool.submit(flood, svc.url, 8, 6.0, 64)
-        time.sleep(1.0)
-        crowd = [sent_infer(svc.url) for _ in range(500)]
-        slowest = 0.0
-        for path in ("/v2/health/live", "/v2/health/ready", "/metrics") * 3:
-            start = time.perf_counter()
-            answer = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
-            slowest = max(slowest, time.perf_counter() - start)
-            assert answer.status_code == 200, (path, answer.text)
-            time.sleep(0.2)
-        assert load.result(), "the flood got answers"
-    for sock in crowd:
-        sock.close()
+    paths = ["/v2/health/live", "/v2/health/ready", "/metrics"] * 3
+    with flooded(svc.url):
+        slowest = slowest_get([f"http://127.0.0.1:{port}{path}" for path in paths], pause=0.2)
     assert slowest < 3.0, f"a probe on the probe port took {slowest:.2f} s"
 
 
