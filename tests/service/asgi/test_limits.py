@@ -208,3 +208,65 @@ def test_refusals_are_logged_as_counts_with_an_id_in_every_answer(
     ]
     assert [f["status"] for f in lines if "refused" not in f] == [bad.status_code]
     assert bad.status_code == 400
+
+
+class Arrivals:
+    """A receive whose messages come when `arrive` is called; it records how its waits end."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.ready = asyncio.Event()
+        self.ends: list[str] = []
+
+    def arrive(self, message: Message) -> None:
+        self.messages.append(message)
+        self.ready.set()
+
+    async def receive(self) -> Message:
+        try:
+            while not self.messages:
+                self.ready.clear()
+                await self.ready.wait()
+        except asyncio.CancelledError:
+            self.ends.append("cancelled")
+            raise
+        if self.messages[0].get("type") == "fail":
+            raise ValueError("the receive failed")
+        return self.messages.pop(0)
+
+
+def test_receive_within_answers_at_once_or_after_a_wait_or_times_out() -> None:
+    async def scenario() -> None:
+        arrivals = Arrivals()
+        timed = limits.receive_within(arrivals.receive, 0.2)
+        arrivals.arrive({"type": "http.request", "body": b"there already"})
+        assert (await timed())["body"] == b"there already"
+        asyncio.get_running_loop().call_later(0.02, arrivals.arrive, {"body": b"later"})
+        assert (await timed())["body"] == b"later"
+        with pytest.raises(limits.BodyReadTimeout):
+            await limits.receive_within(arrivals.receive, 0.05)()
+        assert arrivals.ends == ["cancelled"]  # the wait that timed out was cancelled
+
+    asyncio.run(scenario())
+
+
+def test_receive_within_passes_failures_and_cancellation_through() -> None:
+    async def scenario() -> None:
+        arrivals = Arrivals()
+        timed = limits.receive_within(arrivals.receive, 5.0)
+        arrivals.arrive({"type": "fail"})
+        with pytest.raises(ValueError, match="the receive failed"):
+            await timed()  # at once
+        arrivals.messages.clear()
+        asyncio.get_running_loop().call_later(0.02, arrivals.arrive, {"type": "fail"})
+        with pytest.raises(ValueError, match="the receive failed"):
+            await timed()  # after a wait
+        arrivals.messages.clear()
+        waiting = asyncio.ensure_future(timed())
+        await asyncio.sleep(0.02)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert arrivals.ends == ["cancelled"]
+
+    asyncio.run(scenario())
