@@ -41,6 +41,8 @@ side): the time and memory of everything after decoding are bounded by it."""
 
 EXIF_ORIENTATION = 0x0112
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
 POLARITY_SAMPLES = 1 << 14
 """Pixels of a transparent canvas sampled to tell light strokes from dark ones."""
 
@@ -67,6 +69,9 @@ def decode(data: bytes, max_pixels: int) -> FloatImage:
 def stored_pixels(data: bytes) -> int:
     """Width x height as the image's header gives them, no pixel decoded; 0 when the bytes are
     no image Pillow opens (decoding them says why)."""
+    if data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])  # a PNG's first chunk: read as is
+        return int(width * height)
     try:
         with Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS) as image:
             width, height = image.size
@@ -183,13 +188,14 @@ def composite_on_paper(rgba: Image.Image) -> Image.Image:
     """
     alpha = rgba.getchannel("A")
     luma = rgba.convert("L")  # ITU-R 601-2 luma of the colour (alpha ignored), in C
-    transparent = band_range(alpha)[0] < 255
     ink, highest = band_range(luma)
     if ink == highest:
         # One colour, as a canvas pen draws: the opacity alone makes the picture, and the
         # composite is affine in it, so the opacity is reduced first (12 times fewer pixels).
-        paper = 0 if transparent and ink > 127 else 255
+        # Only a light pen needs to know whether anything is transparent (its paper is black).
+        paper = 0 if ink > 127 and band_range(alpha)[0] < 255 else 255
         return reduce_to_working_size(alpha).point(opacity_levels(paper, ink))
+    transparent = band_range(alpha)[0] < 255
     step = max(1, round((rgba.width * rgba.height / POLARITY_SAMPLES) ** 0.5))
     weights = np.asarray(alpha)[::step, ::step].ravel().astype(np.float32)  # a lattice
     opacity = float(weights.sum())

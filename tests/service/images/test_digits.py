@@ -205,3 +205,11 @@ def test_median3_is_pillows_3x3_median_exactly(shape: tuple[int, int]) -> None:
     levels = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
     pillow = Image.fromarray(levels).filter(ImageFilter.MedianFilter(3))
     assert np.array_equal(digits.median3(levels), np.asarray(pillow))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 447, 448])
+def test_median_is_numpys(size: int) -> None:
+    rng = np.random.default_rng(size)
+    for _ in range(20):
+        values = rng.integers(0, 256, size).astype(np.float32)
+        assert digits.median(values) == float(np.median(values))
