@@ -8,14 +8,11 @@ benchmarks/profile.py sums them for REST. --native adds grpcio's C frames.
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from benchmarks import contenders, grpc_load, servers
-from benchmarks.profile import summarize
+from benchmarks.profile import sampled, summarize
 from benchmarks.servers import Threads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,18 +26,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--top", type=int, default=40, help="functions listed (default 40)")
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     args = parser.parse_args(argv)
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     server = contenders.nnserve("nnserve", args.models_dir, Threads(), workers=1)
     with servers.running([server]), tempfile.TemporaryDirectory() as tmp:
         grpc_load.measure(server.grpc, args.connections, 0.0, 2.0, None)  # warm up
         raw = Path(tmp) / "samples.txt"
-        record = [spy, "record", "--pid", str(server.process.pid), "--rate", "250",
-                  "--duration", str(args.seconds), "--format", "raw", "--output", str(raw),
-                  *(["--native"] if args.native else ["--nonblocking"])]  # fmt: skip
-        sampler = subprocess.Popen(record, stdout=subprocess.DEVNULL)  # py-spy can't --native
-        # --nonblocking: a native run pauses the worker per sample, so its req/s is lower
-        m = grpc_load.measure(server.grpc, args.connections, 0.0, args.seconds, server.process.pid)
-        sampler.wait(timeout=args.seconds + 60)
+        pid = server.process.pid
+        with sampled(pid, args.seconds, raw, native=args.native):
+            m = grpc_load.measure(server.grpc, args.connections, 0.0, args.seconds, pid)
         print(f"gRPC c={args.connections}: {m.rps:.0f} req/s, p50 {m.p50_ms:.2f} ms, server "
               f"{m.cpu_us:.0f} us/req (sampled), one worker, load {m.load1:.2f}")  # fmt: skip
         print(summarize(raw, args.top))

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks import contenders, payloads, plan, servers, wrk
@@ -44,6 +46,24 @@ def summarize(raw: Path, top: int) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def sampled(pid: int, seconds: int, raw: Path, native: bool = False) -> Iterator[None]:
+    """py-spy records `pid` for `seconds` into `raw` (its raw format) while the block runs
+    (REST here, gRPC in grpc_profile.py). --nonblocking unless `native` (C frames too): py-spy
+    can only read those by pausing the process for each sample, which lowers its req/s."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    record = [spy, "record", "--pid", str(pid), "--rate", "250", "--duration", str(seconds),
+              "--format", "raw", "--output", str(raw),
+              "--native" if native else "--nonblocking"]  # fmt: skip
+    sampler = subprocess.Popen(record, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        yield
+    finally:
+        _, said = sampler.communicate(timeout=seconds + 60)
+    if sampler.returncode != 0:
+        raise RuntimeError(f"py-spy failed ({sampler.returncode}): {said.decode()[-2000:]}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--body", choices=["binary", "json"], default="binary")
@@ -52,7 +72,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--top", type=int, default=40, help="functions listed (default 40)")
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     args = parser.parse_args(argv)
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     x = payloads.normalized(payloads.digit_28x28())
     payload = payloads.v2_binary(x) if args.body == "binary" else payloads.v2_json(x)
     server = contenders.nnserve("nnserve", args.models_dir, Threads(), workers=1)
@@ -61,12 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         url = server.url + plan.V2_INFER
         wrk.run(url, body, payload, args.connections, 2)  # warm up
         raw = Path(tmp) / "samples.txt"
-        pid, seconds = str(server.process.pid), str(args.seconds)
-        record = [spy, "record", "--pid", pid, "--rate", "250", "--duration", seconds,
-                  "--nonblocking", "--format", "raw", "--output", str(raw)]  # fmt: skip
-        sampler = subprocess.Popen(record, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        measured = wrk.run(url, body, payload, args.connections, args.seconds)
-        sampler.wait(timeout=args.seconds + 30)
+        with sampled(server.process.pid, args.seconds, raw):
+            measured = wrk.run(url, body, payload, args.connections, args.seconds)
         print(f"{args.body} c={args.connections}: {measured.rps:.0f} req/s, p50 "
               f"{measured.p50_ms:.2f} ms, one worker, load {measured.load1:.2f}")  # fmt: skip
         print(summarize(raw, args.top))
