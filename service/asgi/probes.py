@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from service.metrics import CONTENT_TYPE, Metrics, exposition, worker_snapshots
+from service.metrics import CONTENT_TYPE, Metrics, counts_directory, exposition, worker_snapshots
 
 if TYPE_CHECKING:  # the probe process never imports the registry (nor onnxruntime)
     from service.runtime.registry import Registry
@@ -202,7 +202,7 @@ async def probe_serving(
         return
     own_dir = None
     if metrics.directory is None:  # one worker: it writes its counts for the probe process too
-        own_dir = Path(tempfile.mkdtemp(prefix="nnserve-metrics-"))
+        own_dir = counts_directory()  # in RAM where there is one: flushes are cheaper
         metrics.share(own_dir)
     assert metrics.directory is not None
     metrics.flush()  # the probe's first scrape finds this worker's file

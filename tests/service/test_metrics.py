@@ -3,6 +3,7 @@ models loaded and ready, in Prometheus text format."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from service import metrics
 from service.app import create_app
 from service.config import Settings
 from service.metrics import Metrics, exposition
@@ -161,3 +163,24 @@ def test_exposition_adds_up_workers_buckets_and_gauges() -> None:
         got[("nnserve_inference_duration_seconds_count", (("model", "m"), ("version", "1")))] == 1
     )
     assert (got[("nnserve_models_loaded", ())], got[("nnserve_models_ready", ())]) == (5, 3)
+
+
+def test_count_files_go_to_ram_and_are_replaced_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers' directory is made in /dev/shm where it exists (flushes to the disk's /tmp
+    cost four times the CPU), and a flush writes this worker's counts whole, again and again."""
+    monkeypatch.delenv(metrics.MULTIPROC_ENV, raising=False)
+    with metrics.multiprocess_directory(workers=2):
+        directory = Path(os.environ[metrics.MULTIPROC_ENV])
+        if os.access("/dev/shm", os.W_OK):
+            assert directory.parent == Path("/dev/shm")
+        counts = Metrics()
+        assert counts.directory == directory
+        for served in (1, 2):
+            counts.observe_request("/v2/models/{name}/infer", "m", 200, 0.001)
+            counts.flush()
+            (written,) = directory.glob("nnserve-*.json")  # one file, nothing left aside
+            assert written.name == f"nnserve-{os.getpid()}.json"
+            assert orjson.loads(written.read_bytes())["requests"] == [
+                ["/v2/models/{name}/infer", "m", 200, served]
+            ]
+    assert not directory.exists()
