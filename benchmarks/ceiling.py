@@ -1,6 +1,8 @@
 """Contender (e): the ceiling. A bare ASGI app under the same uvicorn that reads the whole
 body and answers a fixed response; no server on this stack can beat it, so its latency is
-what the HTTP stack alone costs a request.
+what the HTTP stack alone costs a request. The same uvicorn means nnserve's loop and HTTP
+protocol too (service/asgi/accept.py, service/asgi/wire.py: an answer in one write instead of
+uvicorn's two), or nnserve would beat its own ceiling.
 
     python -m benchmarks.ceiling --port 8101
 """
@@ -12,6 +14,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import uvicorn
+
+from service.asgi.accept import GREEDY_ACCEPT_LOOP
+from service.asgi.wire import ONE_WRITE_HTTP
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -40,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     uvicorn.run(
         "benchmarks.ceiling:app", host="127.0.0.1", port=args.port, workers=args.workers,
-        log_level="warning",
+        log_level="warning", loop=GREEDY_ACCEPT_LOOP, http=ONE_WRITE_HTTP,
     )  # fmt: skip
 
 
