@@ -26,6 +26,9 @@ Datatype = Literal["FP32", "FP64", "INT64", "INT32", "UINT8", "BOOL"]
 # "lesson": a calculus lesson (computation graph, derivative, activations): outputs to read, not
 # predictions; V2 infer serves it, /predict and v1 predict refuse it.
 Task = Literal["classification", "binary-classification", "regression", "function", "lesson"]
+# "digit-gate": a binary classifier of 28x28 MNIST-form pieces whose probability says "a digit";
+# POST /predict runs it on the pieces it cut and refuses an upload whose pieces are not digits.
+Role = Literal["digit-gate"]
 
 
 class _Strict(BaseModel):
@@ -140,6 +143,8 @@ class ModelCard(_Strict):
     step: StepSpec | None = None
     data: DataSet | None = None
     training: TrainingInfo | None = None
+    role: Role | None = None
+    """What the service uses the model for besides serving it (None: only served)."""
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"
