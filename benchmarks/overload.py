@@ -182,7 +182,7 @@ def measure(server: Server, connections: int, seconds: float) -> dict[str, Any]:
             (server.url + "/metrics", "metrics", None),
             *[(server.url + plan.V2_INFER, "infer", payload)] * SAMPLERS,
         ]
-        if server.probe:  # NNSERVE_PROBE_PORT: the same probes on their own thread and port
+        if server.probe:  # NNSERVE_PROBE_PORT: the same probes on their own port and process
             probes += [
                 (server.probe + "/v2/health/live", "probe port live new", None),
                 (server.probe + "/metrics", "probe port metrics", None),

@@ -125,7 +125,8 @@ class Settings(BaseSettings):
 
     log_success_sample: float = Field(default=0.0, ge=0.0, le=1.0)
     """Fraction of successful inference requests (V2 infer, v1 predict, /predict) written to
-    the request log (0: none, 1: all); errors and every other request are always logged."""
+    the request log (0: none, 1: all); errors and every other request are always logged, but
+    503 refusals under overload: counted, one line a second with how many."""
 
     infer_fast_path: bool = True
     """Answer POST /v2/models/.../infer through service.asgi.fastpath: the same handler, errors,
@@ -142,9 +143,9 @@ class Settings(BaseSettings):
     it off. Every worker binds it (SO_REUSEPORT); its largest message is max_upload_bytes."""
 
     probe_port: int = Field(default=0, ge=0, le=65535)
-    """Port of a second listener, on its own thread, answering only /v2/health/live,
-    /v2/health/ready and /metrics (Triton's metrics port is 8002): a probe there never waits
-    behind a flood of requests on the main port. 0 (the default) turns it off; the container and
+    """Port of a second listener, in a small process of each worker's own, answering only
+    /v2/health/live, /v2/health/ready and /metrics (Triton's metrics port is 8002): a probe
+    there never waits behind a flood of requests on the main port, nor for the worker's GIL. 0 (the default) turns it off; the container and
     the Kubernetes manifests set 8002 and point their probes at it."""
 
     model_control: Literal["none", "explicit", "poll"] = "none"
