@@ -81,8 +81,9 @@ class Page:
         _SEQUENCE.pack_into(self.memory, 0, sequence + 2)
 
     def read(self) -> tuple[float, str]:
-        """(heartbeat, not-ready reason: "" when ready), never half of a write."""
-        while True:
+        """(heartbeat, not-ready reason: "" when ready), never half of a write. A write that
+        never ends (its writer stopped halfway) reads as a heartbeat that never came."""
+        for _ in range(1000):  # a write takes microseconds; this waits up to about 0.1 s
             (before,) = _SEQUENCE.unpack_from(self.memory, 0)
             heartbeat, length = _HEAD.unpack_from(self.memory, _SEQUENCE.size)
             text = bytes(self.memory[_TEXT : _TEXT + length])
@@ -90,6 +91,7 @@ class Page:
             if before == after and before % 2 == 0:
                 return heartbeat, text.decode(errors="replace")
             time.sleep(0.0001)
+        return float("-inf"), "the event loop stopped while writing its state"
 
 
 def not_ready(registry: Registry) -> str:

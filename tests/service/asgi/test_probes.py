@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import struct
 import threading
 import time
 from pathlib import Path
@@ -77,6 +78,17 @@ def test_a_stale_heartbeat_is_not_live(tmp_path: Path) -> None:
     page.write(time.monotonic() - probes.STALE_SECONDS - 1, "")
     status, _, body = routes["/v2/health/live"]()
     assert status == 503 and b"event loop" in body
+
+
+def test_a_write_stopped_halfway_reads_as_not_live_nor_ready(tmp_path: Path) -> None:
+    page, fd = probes.Page.create()
+    os.close(fd)
+    page.write(time.monotonic(), "")
+    (sequence,) = struct.unpack_from("<Q", page.memory, 0)
+    struct.pack_into("<Q", page.memory, 0, sequence + 1)  # a writer that began and stopped
+    routes = probes.answers(page, tmp_path, probes.STALE_SECONDS)
+    assert routes["/v2/health/live"]()[0] == 503
+    assert routes["/v2/health/ready"]()[0] == 503
 
 
 def test_a_wedged_event_loop_is_not_live_on_the_probe_port(
