@@ -61,8 +61,8 @@ class UploadRoute:
     """The multipart field that carries the image."""
     model_for: Callable[[Registry, str], ModelVersion]
     """The ready model of that name, or a domain error."""
-    read: Callable[[ModelVersion, bytes, Settings, bool], Awaitable[dict[str, Any]]]
-    """The answer's body for the upload's bytes (model, settings, debug)."""
+    read: Callable[[Registry, ModelVersion, bytes, Settings, bool], Awaitable[dict[str, Any]]]
+    """The answer's body for the upload's bytes (registry, model, settings, debug)."""
 
 
 class UploadFastPath:
@@ -103,7 +103,7 @@ class UploadFastPath:
             if data is None:
                 await self.app(scope, replayed(body, receive), send)  # the route's parser
                 return
-            content = await self.upload.read(mv, data, settings, debug)
+            content = await self.upload.read(registry, mv, data, settings, debug)
         except NNServeError as exc:
             await domain_error_response(exc)(scope, receive, send)
             return

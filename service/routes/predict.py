@@ -36,6 +36,7 @@ from service.protocol.v1 import predictions
 from service.routes import openapi
 from service.routes.deps import RegistryDep, SettingsDep
 from service.routes.openapi import UPLOAD_FIELD as FIELD
+from service.runtime.gate import check_digits
 from service.runtime.registry import Registry
 from service.runtime.version import ModelVersion
 
@@ -63,14 +64,15 @@ async def predict(
     """Read the handwritten number (or digit) in an uploaded image."""
     mv = image_model(registry, model or settings.default_model)
     data = await upload_bytes(request)
-    return json_response(await read_upload(mv, data, settings, debug))
+    return json_response(await read_upload(registry, mv, data, settings, debug))
 
 
 async def read_upload(
-    mv: ModelVersion, data: bytes, settings: Settings, debug: bool = False
+    registry: Registry, mv: ModelVersion, data: bytes, settings: Settings, debug: bool = False
 ) -> dict[str, Any]:
     """The answer to an upload's bytes (the route and its fast path, asgi/upload.py, both)."""
     found = await read_digits(data, settings)
+    await check_digits(registry, [d.image for d in found])  # 422 for text and drawings
     norm = mv.card.preprocessing
     batch = np.concatenate([to_tensor(d.image, norm.mean[0], norm.std[0]) for d in found])
     outputs = await mv.infer({mv.card.inputs[0].name: batch})  # [n, 784]: one run
@@ -129,7 +131,7 @@ def image_model(registry: Registry, name: str) -> ModelVersion:
 
 def reads_images(card: ModelCard) -> bool:
     """The rule of POST /predict: a classifier whose inputs are MNIST-preprocessed digits."""
-    return card.task == "classification" and card.preprocessing.kind == "mnist"
+    return card.task == "classification" and card.preprocessing.kind == "mnist" and not card.role
 
 
 def image_readers(registry: Registry) -> set[str]:
