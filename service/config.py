@@ -145,8 +145,9 @@ class Settings(BaseSettings):
     probe_port: int = Field(default=0, ge=0, le=65535)
     """Port of a second listener, in a small process of each worker's own, answering only
     /v2/health/live, /v2/health/ready and /metrics (Triton's metrics port is 8002): a probe
-    there never waits behind a flood of requests on the main port, nor for the worker's GIL. 0 (the default) turns it off; the container and
-    the Kubernetes manifests set 8002 and point their probes at it."""
+    there never waits behind a flood of requests on the main port, nor for the worker's GIL.
+    0 (the default) turns it off; the container and the Kubernetes manifests set 8002 and point
+    their probes at it."""
 
     model_control: Literal["none", "explicit", "poll"] = "none"
     """none: the models found at start serve until the process ends; explicit: they are all
