@@ -16,8 +16,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from service.cards import ModelCard, Task, TensorSpec
-from training import descent, prepare
+from service.cards import ModelCard, Role, Task, TensorSpec
+from training import descent, gate, gate_plot, prepare
 from training.augment import AffineConfig
 from training.backprop.polynomial import PolynomialFitStep
 from training.backprop.sigmoid_mlp import TinyMLPStep
@@ -64,6 +64,9 @@ class ModelSpec:
     prepare: Callable[[Path], Prepared]
     step: StepBuilder
     plot: Plot | None = None
+    role: Role | None = None  # the card's role: what the service uses the model for
+    dry_run_prepare: Callable[[Path], Prepared] | None = None
+    """What --dry-run prepares instead of `prepare`, for a model whose data is slow to make."""
 
     @property
     def task(self) -> Task:
@@ -121,6 +124,13 @@ BINARY_CLASSIFIER_2D = Contract(
     ["0", "1"],
 )
 """Two features (x1, x2) in, one logit and its probability out."""
+DIGIT_GATE = Contract(
+    "binary-classification",
+    [_spec("input", 784)],
+    [_spec("logit", 1), _spec("probability", 1)],
+    ["not a digit", "digit"],
+)
+"""A digit gate: 28x28 normalized pixels in, the logit and probability of "a digit" out."""
 CURVE = Contract("regression", [_spec("input", 1)], [_spec("prediction", 1)], [])
 """y from one x: a regression on a curve."""
 
@@ -199,6 +209,19 @@ SPECS: dict[str, ModelSpec] = {
             prepare.prepare_polynomial_fit,
             step=polynomial_fit_step,
             plot=lessons.plot_polynomial_fit,
+        ),
+        ModelSpec(
+            "digit-gate",
+            "Digit gate: sigmoid MLP 784-256-1 telling a digit from a letter, a scribble or a "
+            "shape, on the pieces POST /predict cuts; /predict refuses uploads it says are "
+            "not digits.",
+            DIGIT_GATE,
+            TrainConfig(epochs=25, batch_size=256, lr=3e-3, weight_decay=1e-4, one_cycle=True),
+            gate.prepare_digit_gate,
+            step=lambda _: TinyMLPStep(),
+            plot=gate_plot.plot_gate,
+            role="digit-gate",
+            dry_run_prepare=gate.prepare_dry_run,
         ),
     )
 }

@@ -94,7 +94,8 @@ def fit_one(spec: ModelSpec, args: argparse.Namespace, device: torch.device) -> 
     """Seed, build, train, publish one model."""
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     torch.manual_seed(args.seed)  # before the model is built: its initial weights are seeded
-    prepared = spec.prepare(args.data_dir)
+    prepare = spec.dry_run_prepare if args.dry_run and spec.dry_run_prepare else spec.prepare
+    prepared = prepare(args.data_dir)
     config = train_config(spec, args)
     prepared.model.to(device)
     train, test = prepared.train.to(device), prepared.test.to(device)

@@ -30,6 +30,8 @@ from training.train import History, TrainConfig
 
 log = logging.getLogger(__name__)
 VERSION = 1
+FILES = {"model": "model.onnx", "curve": "curve.png"}
+"""The files a trained entry's card names first (step.onnx joins them once it is exported)."""
 
 
 def publish(
@@ -62,12 +64,10 @@ def publish(
         labels=spec.labels,
         parameters=parameter_specs(model),
         metrics=metrics,
-        files={
-            "model": file_entry(version_dir, "model.onnx"),
-            "curve": file_entry(version_dir, "curve.png"),
-        },
+        files={role: file_entry(version_dir, path) for role, path in FILES.items()},
         data=card_data(prepared.train, prepared.test),
         training=training_info(prepared, history, config, run),
+        role=spec.role,
     )
     write_card(version_dir, card)
     add_step_graph(version_dir, spec.step)

@@ -8,6 +8,7 @@ IO = {
     "logistic-regression": ({"input": [-1, 2]}, {"logit": [-1, 1], "probability": [-1, 1]}),
     "linear-regression": ({"input": [-1, 1]}, {"prediction": [-1, 1]}),
     "polynomial-regression": ({"input": [-1, 1]}, {"prediction": [-1, 1]}),
+    "digit-gate": ({"input": [-1, 784]}, {"logit": [-1, 1], "probability": [-1, 1]}),
 }
 TASKS = {
     "mnist-mlp": "classification",
@@ -15,6 +16,7 @@ TASKS = {
     "logistic-regression": "binary-classification",
     "linear-regression": "regression",
     "polynomial-regression": "regression",
+    "digit-gate": "binary-classification",
 }
 PARAMETERS = {
     "mnist-mlp": {
@@ -29,5 +31,11 @@ PARAMETERS = {
     "logistic-regression": {"linear.weight": [1, 2], "linear.bias": [1]},
     "linear-regression": {"linear.weight": [1, 1], "linear.bias": [1]},
     "polynomial-regression": {"linear.weight": [1, 3], "linear.bias": [1]},
+    "digit-gate": {
+        "hidden.weight": [256, 784],
+        "hidden.bias": [256],
+        "output.weight": [1, 256],
+        "output.bias": [1],
+    },
 }
 NAMES = list(IO)

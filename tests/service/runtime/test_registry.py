@@ -21,6 +21,7 @@ MODEL_NAMES = [
     "activations",
     "computation-graph",
     "derivative",
+    "digit-gate",
     "linear-regression",
     "logistic-regression",
     "mnist-mlp",
