@@ -144,12 +144,18 @@ def group(kept: list[int], boxes: list[Box]) -> list[list[int]]:
     """Pieces joined into digits by column overlap, scanning left to right."""
     tallest = max(boxes[i].height for i in kept)
     groups: list[tuple[Box, list[int]]] = []
+    reaching: list[int] = []  # the groups whose columns reach the scan: only they can join
     for i in sorted(kept, key=lambda k: boxes[k].left):
-        for g, (box, members) in enumerate(groups):
+        # Joining needs shared columns, and every later piece starts further right: a group
+        # that ends before this piece begins is closed (noise's hundreds of specks stay cheap).
+        reaching = [g for g in reaching if groups[g][0].right > boxes[i].left]
+        for g in reaching:
+            box, members = groups[g]
             if same_digit(box, boxes[i], tallest):
                 groups[g] = (box.union(boxes[i]), [*members, i])
                 break
         else:
+            reaching.append(len(groups))
             groups.append((boxes[i], [i]))
     return attach_fragments(groups)
 
@@ -210,7 +216,11 @@ def digit_of(
     pieces = len(parts)
     # A piece inside another's loop (eyes in a face, windows in a house) is never a digit's;
     # a broken thin stroke lying within another piece's box, but in no loop of it, is.
-    if any(in_loop(labels, i, j, boxes) for i in parts for j in parts if i != j):
+    # Past MAX_PIECES the shape is no digit anyway: the pairs are not looked at (noise has
+    # hundreds of pieces, and their pairs made an upload of noise cost 50-200 ms).
+    if pieces <= MAX_PIECES and any(
+        in_loop(labels, i, j, boxes) for i in parts for j in parts if i != j
+    ):
         pieces = MAX_PIECES + 1
     own = np.zeros(len(boxes) + 1, dtype=bool)  # label -> whether it is one of the members
     own[[i + 1 for i in members]] = True
