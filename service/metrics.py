@@ -68,6 +68,9 @@ class Metrics:
         self._runs = threading.Lock()  # runs are timed in worker threads, some at once
         directory = os.environ.get(MULTIPROC_ENV)
         self.directory = Path(directory) if directory else None
+        self.multiprocess = self.directory is not None
+        """Whether other workers' counts are summed here; a shared directory alone (the probe
+        process's, see share) makes no process wait for or read anyone else's."""
         self._dirty = False
         self._wake = threading.Event()
         if self.directory is not None:
@@ -143,7 +146,7 @@ class Metrics:
 
     async def settle(self) -> None:
         """In multiprocess mode, wait until every count made before now is in its file."""
-        if self.directory is not None:
+        if self.multiprocess:
             await asyncio.sleep(2 * FLUSH_SECONDS)
 
     def render(self) -> bytes:
@@ -152,7 +155,7 @@ class Metrics:
 
     def _others(self) -> list[dict[str, Any]]:
         """The other workers' files (multiprocess mode); one being replaced is read whole."""
-        if self.directory is None:
+        if not self.multiprocess or self.directory is None:
             return []
         return worker_snapshots(self.directory, skip=f"{PREFIX}{os.getpid()}.json")
 

@@ -184,3 +184,20 @@ def test_count_files_go_to_ram_and_are_replaced_whole(monkeypatch: pytest.Monkey
                 ["/v2/models/{name}/infer", "m", 200, served]
             ]
     assert not directory.exists()
+
+
+def test_a_shared_directory_alone_sums_no_other_workers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """One worker that shares its counts with the probe process writes its file there, but
+    its own /metrics neither waits for files nor adds up what else lies in the directory."""
+    monkeypatch.delenv(metrics.MULTIPROC_ENV, raising=False)
+    stranger = Metrics()
+    stranger.observe_request("/v2/models/{name}/infer", "m", 200, 0.001)
+    (tmp_path / "nnserve-1.json").write_bytes(orjson.dumps(stranger.snapshot()))
+    counts = Metrics()
+    counts.share(tmp_path)
+    counts.flush()
+    assert (tmp_path / f"nnserve-{os.getpid()}.json").exists()
+    assert counts.multiprocess is False
+    assert b'nnserve_requests_total{endpoint="/v2' not in counts.render()
