@@ -94,16 +94,10 @@ class Page:
         return float("-inf"), "the event loop stopped while writing its state"
 
 
-def not_ready(registry: Registry) -> str:
-    """Why the server is not ready ("" when it is), as the ready probe says it."""
-    waiting = registry.not_ready()
-    return ", ".join(f"{mv.name} version {mv.version} ({mv.reason})" for mv in waiting)
-
-
 async def beat(page: Page, registry: Registry) -> None:
     """The event loop's side: heartbeat and readiness, every BEAT_SECONDS."""
     while True:
-        page.write(time.monotonic(), not_ready(registry))
+        page.write(time.monotonic(), registry.not_ready_reason())
         await asyncio.sleep(BEAT_SECONDS)
 
 
@@ -209,7 +203,7 @@ async def probe_serving(
     assert metrics.directory is not None
     metrics.flush()  # the probe's first scrape finds this worker's file
     page, page_fd = Page.create()
-    page.write(time.monotonic(), not_ready(registry))
+    page.write(time.monotonic(), registry.not_ready_reason())
     with listen(host, port) as listening:
         process = spawn(listening, page_fd, metrics.directory)
     os.close(page_fd)

@@ -22,8 +22,7 @@ async def live() -> Response:
 @router.get("/v2/health/ready", responses=openapi.READY)
 async def ready(registry: RegistryDep) -> Response:
     """Every model version is loaded, verified and warmed up (503 names those that are not)."""
-    waiting = registry.not_ready()
-    if waiting:
-        names = ", ".join(f"{mv.name} version {mv.version} ({mv.reason})" for mv in waiting)
+    names = registry.not_ready_reason()
+    if names:
         raise Unavailable(f"not ready: {names}")
     return json_response({"ready": True})

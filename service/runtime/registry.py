@@ -82,6 +82,11 @@ class Registry:
         """The versions that keep the server unready (see ModelVersion.holds_readiness)."""
         return [mv for mv in self.versions() if not mv.ready and mv.holds_readiness]
 
+    def not_ready_reason(self) -> str:
+        """Why the server is not ready ("" when it is): each such version and its reason, as
+        the ready probe says it on either port."""
+        return ", ".join(f"{mv.name} version {mv.version} ({mv.reason})" for mv in self.not_ready())
+
 
 def version_number(text: str) -> int | None:
     """A version directory or URL segment -> its positive number, else None.
