@@ -85,3 +85,26 @@ def stop(service: Service, timeout: float = 40.0) -> None:
     except subprocess.TimeoutExpired:
         service.process.kill()
         service.process.wait()
+
+
+def children(parent: int, marker: bytes) -> set[int]:
+    """The processes whose parent is `parent` and whose command line holds `marker`, from
+    /proc (uvicorn's workers: b"spawn_main"; a worker's probe process: b"asgi.probes")."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):  # the process ended while we looked
+            continue
+        if ppid == parent and marker in cmdline:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Neither gone nor a zombie waiting for a reaper."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

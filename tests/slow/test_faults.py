@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.servers import children
 from tests.slow.conftest import ROOT, ServiceFactory
 from tests.slow.traffic import V2, Call, Tally, drive, mixed_calls, v2_binary
 
@@ -23,16 +24,7 @@ pytestmark = pytest.mark.slow
 
 def workers_of(parent: int) -> set[int]:
     """uvicorn's worker processes: children of `parent` started by multiprocessing's spawn."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):  # the process ended while we looked
-            continue
-        if ppid == parent and b"spawn_main" in cmdline:
-            found.add(int(stat.parent.name))
-    return found
+    return children(parent, b"spawn_main")
 
 
 def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> float:

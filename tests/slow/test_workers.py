@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import free_port, stop, wait_for
+from tests.servers import free_port, running, stop, wait_for
 from tests.slow.conftest import ServiceFactory
 from tests.slow.traffic import V2, Call, drive, v2_binary
 
@@ -79,11 +79,3 @@ def test_each_worker_has_a_probe_process_and_they_end_with_the_server(
     assert [served_infers(f"http://127.0.0.1:{port}") for _ in range(6)] == [sent] * 6
     stop(svc)
     assert not [pid for pid in probes if running(pid)]
-
-
-def running(pid: int) -> bool:
-    """Neither gone nor a zombie waiting for a reaper."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False

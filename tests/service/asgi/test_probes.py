@@ -19,7 +19,7 @@ from service.app import create_app
 from service.asgi import probes
 from service.config import Settings
 from service.metrics import FLUSH_SECONDS
-from tests.servers import free_port, spawn, stop, wait_for
+from tests.servers import children, free_port, running, spawn, stop, wait_for
 
 
 def settings_for(models: Path, port: int) -> Settings:
@@ -157,42 +157,18 @@ def test_the_probe_process_dies_with_a_killed_server(tiny_repo: Path, tmp_path: 
     try:
         wait_for(service)
         assert httpx.get(f"http://127.0.0.1:{port}/v2/health/live").status_code == 200
-        children = probe_processes(service.process.pid)
-        assert len(children) == 1
+        probes = children(service.process.pid, b"asgi.probes")
+        assert len(probes) == 1
         service.process.kill()
         service.process.wait()
         deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline and any(alive(pid) for pid in children):
+        while time.monotonic() < deadline and any(running(pid) for pid in probes):
             time.sleep(0.1)
-        assert not any(alive(pid) for pid in children)
+        assert not any(running(pid) for pid in probes)
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/v2/health/live")
     finally:
         stop(service)
-
-
-def probe_processes(parent: int) -> list[int]:
-    """The parent's children that run the probe process (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"asgi.probes" in command:
-                found.append(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    """Running, not gone nor a zombie waiting for a reaper."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_a_port_in_use_without_reuse_stops_the_start(tiny_repo: Path) -> None:
