@@ -72,7 +72,7 @@ async def read_upload(
 ) -> dict[str, Any]:
     """The answer to an upload's bytes (the route and its fast path, asgi/upload.py, both)."""
     found = await read_digits(data, settings)
-    await check_digits(registry, [d.image for d in found])  # 422 for text and drawings
+    await check_digits(registry, found)  # 422 for text and drawings
     norm = mv.card.preprocessing
     batch = np.concatenate([to_tensor(d.image, norm.mean[0], norm.std[0]) for d in found])
     outputs = await mv.infer({mv.card.inputs[0].name: batch})  # [n, 784]: one run

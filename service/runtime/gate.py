@@ -2,7 +2,8 @@
 
 The gate is whichever ready model's card has role "digit-gate" (models/digit-gate, trained by
 training.gate); without one, /predict reads every upload as before. It runs once on all the
-pieces, the same 28x28 images the classifier reads, and service.images.gate's rule decides.
+pieces, the same 28x28 images the classifier reads, and service.images.gate's rule decides
+from their P(digit) and their boxes.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from service.images.digits import Pixels, to_tensor
+from service.images.digits import to_tensor
 from service.images.gate import refuse_non_digits
+from service.images.number import FoundDigit
 from service.runtime.registry import Registry
 from service.runtime.version import ModelVersion
 
@@ -29,14 +31,15 @@ def digit_gate(registry: Registry) -> ModelVersion | None:
     return gates[-1] if gates else None
 
 
-async def check_digits(registry: Registry, pieces: Sequence[Pixels]) -> None:
+async def check_digits(registry: Registry, found: Sequence[FoundDigit]) -> None:
     """422 when the gate says the pieces are not digits (nothing happens without a gate)."""
     gate = digit_gate(registry)
-    if gate is None or not pieces:
+    if gate is None or not found:
         return
     card = gate.card
     norm = card.preprocessing
-    batch = np.concatenate([to_tensor(piece, norm.mean[0], norm.std[0]) for piece in pieces])
+    batch = np.concatenate([to_tensor(piece.image, norm.mean[0], norm.std[0]) for piece in found])
     probability = card.outputs[-1].name  # (logit, probability): P(digit) per piece
     outputs = await gate.infer({card.inputs[0].name: batch}, [probability])  # [n, 784]: one run
-    refuse_non_digits(outputs[probability][:, 0])
+    boxes = np.array([piece.box for piece in found], dtype=np.int64)
+    refuse_non_digits(outputs[probability][:, 0], boxes)

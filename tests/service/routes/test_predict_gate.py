@@ -40,8 +40,8 @@ SHORT_WORDS = (
 )
 WORDS = SHORT_WORDS.split()
 """Short lower-case words, 2 to 5 letters."""
-MEASURED_FLOOR = 0.80
-"""What the committed gate reliably refuses of WORDS (84.1% measured; the target is 0.90)."""
+MEASURED_FLOOR = 0.85
+"""What the committed gate reliably refuses of WORDS (88.8% measured; the target is 0.90)."""
 
 
 def typed(word: str, size: int, rng: np.random.Generator) -> bytes:
@@ -80,9 +80,10 @@ def test_typed_short_words_are_refused(client: TestClient) -> None:
     longer = [r for w, r in zip(WORDS, refused, strict=True) if len(w) >= 3]
     print(f"\ntyped words refused: {np.mean(refused):.1%} of {len(WORDS)} ({np.mean(longer):.1%}"
           f" of the {len(longer)} of 3-5 letters); read as numbers: {passed}")  # fmt: skip
-    # Issue 15's target is 90%: not met. Measured 84.1% at the rule's thresholds, chosen on
-    # held-out words and numbers, never on these; the misses are mostly two-letter words with
-    # a digit's twin (o, i, l: "do", "is", "on"). Raise this to 0.90 only when that is met.
+    # Issue 15's target is 90%: not met. Measured 88.8% (84.1% before the typed-line rule) at
+    # the rule's thresholds, chosen on held-out words and numbers, never on these; the misses
+    # are two-letter words of one height with a digit's twin ("on", "so", "or") and letters
+    # that are digits' look-alikes in this face (g, t, f). Raise this to 0.90 only when met.
     assert np.mean(refused) >= MEASURED_FLOOR
 
 
@@ -101,7 +102,8 @@ def test_mnist_test_digits_pass_the_gate(models_dir: Path, mnist_dir: Path) -> N
     path = str(models_dir / GATE / "1" / "model.onnx")
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     (p_digit,) = session.run(["probability"], {"input": x})
-    refused = float(np.mean([refuses(p) for p in p_digit]))  # each a one-piece upload
+    whole = np.array([[0, 0, 28, 28]], np.int64)  # each a one-piece upload, its whole image
+    refused = float(np.mean([refuses(p, whole) for p in p_digit]))
     print(f"\nMNIST test digits refused by the gate: {refused:.2%} of {len(x)}")
     assert refused <= 0.002
 
