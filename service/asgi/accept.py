@@ -14,7 +14,11 @@ measured at 2 workers, wrk's 8 connections all went to one worker (V2 JSON 3,076
 other worker idle; the naive server under stock uvloop fared the same). A shared socket is
 taken one connection a turn, so each woken worker gets its turn (4/4, 3/5, 5/3 measured: 4,859
 to 5,760 req/s), unless the kernel's queue holds more than SHARED_BURST: then half of it a
-turn, so a flood still drains in a few turns.
+turn, so a flood still drains in a few turns. One a turn is still luck when another process
+holds the cores (7/1 measured at load1 2.8), so where the supervisor made an accept table
+(balance.py) a worker takes a connection only while it holds no more than the others; else
+it stops listening for DEFER_S and leaves the connection to them, or takes it anyway once it
+has waited PATIENCE_S (a worker stuck or gone).
 
     uvicorn.run(..., loop=GREEDY_ACCEPT_LOOP)
 """
@@ -30,6 +34,8 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+from service.asgi.balance import Share
+
 log = logging.getLogger(__name__)
 
 RESOURCE_ERRORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
@@ -38,6 +44,10 @@ RETRY_S = 1.0
 
 SHARED_BURST = 64
 """A shared socket with more connections queued than this takes half of them a turn."""
+DEFER_S = 0.001
+"""A worker that holds more connections than another stops listening this long."""
+PATIENCE_S = 0.05
+"""A connection left to the others this long is taken anyway."""
 TCP_INFO_UNACKED = 24
 """Offset of tcpi_unacked in Linux's struct tcp_info: a listening socket's queue length."""
 
@@ -64,6 +74,10 @@ class Listener(asyncio.AbstractServer):
         self.backlog = backlog
         self.shared = shared
         """Other processes accept on these sockets too (uvicorn's workers)."""
+        self.share = Share.joined() if shared else None
+        """This worker's slot in the accept table, where the supervisor made one."""
+        self.waiting_since: float | None = None
+        """When this worker first left a queued connection to the others."""
         self.closed = asyncio.Event()
         for sock in sockets:
             sock.setblocking(False)
@@ -81,10 +95,15 @@ class Listener(asyncio.AbstractServer):
     def accept_queued(self, sock: socket.socket) -> None:
         """Every connection the kernel holds for `sock`, up to `backlog` of them this turn;
         a shared socket's share of them (`turn_share`)."""
-        for _ in range(self.turn_share(sock)):
+        count, balanced = self.turn_share(sock)
+        for _ in range(count):
+            if balanced and not self.my_turn():
+                self.defer(sock)
+                return
             try:
                 conn, _ = sock.accept()
             except (BlockingIOError, InterruptedError):
+                self.waiting_since = None
                 return
             except ConnectionAbortedError:
                 continue
@@ -95,19 +114,74 @@ class Listener(asyncio.AbstractServer):
                 self.loop.remove_reader(sock.fileno())
                 self.loop.call_later(RETRY_S, self.start_reading, sock)
                 return
-            self.loop.create_task(self.loop.connect_accepted_socket(self.protocol_factory, conn))
+            self.waiting_since = None
+            self.serve(conn)
 
-    def turn_share(self, sock: socket.socket) -> int:
-        """How many connections to accept this turn: all (up to `backlog`) from a socket of
-        our own; from a shared one one, or half a queue longer than SHARED_BURST."""
+    def serve(self, conn: socket.socket) -> None:
+        """Hand `conn` to the loop's transports; counted in the accept table while open."""
+        if self.share is None:
+            factory = self.protocol_factory
+        else:
+            factory = self.counted
+            self.share.add(1)
+        task = self.loop.create_task(self.loop.connect_accepted_socket(factory, conn))
+        if self.share is not None:
+            task.add_done_callback(self.uncount_failed)
+
+    def uncount_failed(self, done: asyncio.Task[Any]) -> None:
+        """A connection that never got its transport is off the table again."""
+        if self.share is not None and (done.cancelled() or done.exception() is not None):
+            self.share.add(-1)
+
+    def counted(self) -> asyncio.BaseProtocol:
+        """The server's protocol, its connection_lost also taking the connection off the table."""
+        protocol = self.protocol_factory()
+        lost, share = protocol.connection_lost, self.share
+        assert share is not None  # only used with a share
+
+        def connection_lost(exc: Exception | None) -> None:
+            share.add(-1)
+            lost(exc)
+
+        protocol.connection_lost = connection_lost  # type: ignore[method-assign]
+        return protocol
+
+    def turn_share(self, sock: socket.socket) -> tuple[int, bool]:
+        """How many connections to accept this turn, and whether each must be this worker's
+        turn by the accept table: all (up to `backlog`) from a socket of our own; from a shared
+        one, half a queue longer than SHARED_BURST, else those queued while the table says so
+        (one, without a table)."""
         if not self.shared:
-            return self.backlog
+            return self.backlog, False
         waiting = queued(sock)
-        if waiting is None or waiting <= SHARED_BURST:
-            return 1
-        return min(self.backlog, waiting // 2)
+        if waiting is not None and waiting > SHARED_BURST:
+            return min(self.backlog, waiting // 2), False
+        if self.share is None:
+            return 1, False
+        return max(1, waiting or 0), True
+
+    def my_turn(self) -> bool:
+        """No other worker holds fewer connections, or the next one has waited PATIENCE_S."""
+        assert self.share is not None
+        if self.share.my_turn():
+            return True
+        return self.waiting_since is not None and self.loop.time() - self.waiting_since > PATIENCE_S
+
+    def defer(self, sock: socket.socket) -> None:
+        """Leave the queued connections to the others: stop listening for DEFER_S."""
+        if self.waiting_since is None:
+            self.waiting_since = self.loop.time()
+        self.loop.remove_reader(sock.fileno())
+        self.loop.call_later(DEFER_S, self.rearm, sock)
+
+    def rearm(self, sock: socket.socket) -> None:
+        if queued(sock) == 0:  # the others took them: the wait is over
+            self.waiting_since = None
+        self.start_reading(sock)
 
     def close(self) -> None:
+        if self.share is not None:
+            self.share.leave()
         for sock in self.listening:
             if sock.fileno() >= 0:
                 self.loop.remove_reader(sock.fileno())

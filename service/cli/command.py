@@ -19,6 +19,7 @@ import uvicorn
 
 from service.app import version
 from service.asgi.accept import GREEDY_ACCEPT_LOOP
+from service.asgi.balance import accept_table
 from service.asgi.wire import ONE_WRITE_HTTP
 from service.cli.flags import FlagError, add_settings_flags, settings_from
 from service.cli.inventory import report
@@ -66,7 +67,8 @@ def serve(settings: Settings) -> int:
     packaged = served == packaged_models_dir() and served != Path("models").resolve()
     origin = " (packaged with nnserve)" if packaged else ""
     log.info("serving the model repository %s%s", served, origin)
-    with multiprocess_directory(settings.workers):
+    # accept_table: the workers' connection counts, so they share a burst of connections evenly
+    with multiprocess_directory(settings.workers), accept_table(settings.workers):
         uvicorn.run(
             "service.app:create_app",
             factory=True,
