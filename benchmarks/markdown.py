@@ -14,8 +14,8 @@ def _ratio(value: float | None, suffix: str = "x") -> str:
 def cells_table(cells: list[Row]) -> list[str]:
     lines = [
         "| contender | workers | c | req/s | p50 ms | p99 ms | errors | x naive req/s "
-        "| of ceiling | server CPU us/req | CPU x naive | load1 (max) |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| of ceiling | server CPU us/req | CPU x naive | load1 (max) | conns per worker |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for c in sorted(cells, key=lambda c: (c["workers"], c["connections"])):
         ceiling = None if c["of_ceiling"] is None else 100 * c["of_ceiling"]
@@ -23,7 +23,8 @@ def cells_table(cells: list[Row]) -> list[str]:
             f"| {c['contender']} | {c['workers']} | {c['connections']} | {c['rps']:.0f} "
             f"| {c['p50_ms']:.2f} | {c['p99_ms']:.2f} | {c['errors']} "
             f"| {_ratio(c['x_naive'])} | {_ratio(ceiling, '%')} | {c['cpu_us']:.0f} "
-            f"| {_ratio(c['cpu_x_naive'])} | {c['load1']:.2f} ({c['load1_max']:.2f}) |"
+            f"| {_ratio(c['cpu_x_naive'])} | {c['load1']:.2f} ({c['load1_max']:.2f}) "
+            f"| {c.get('spread', '')} |"
         )
     return lines
 
@@ -101,6 +102,8 @@ def breakdown_table(breakdown: Row) -> list[str]:
     """Stages as rows, the nnserve contenders as columns, microseconds per request at c=1."""
     columns = breakdown["stages_us"]
     names = list(columns)
+    if not names:  # it reads the 1-worker cells at c=1: a run of --workers 2 has none
+        return ["Not measured: the breakdown needs the 1-worker cells at c=1 (`--workers 1`)."]
     stages = list(columns[names[0]])
     lines = ["| stage, microseconds (one image, c=1) | " + " | ".join(names) + " |"]
     lines.append("|---|" + "--:|" * len(names))
@@ -148,7 +151,9 @@ def render(results: Row) -> str:
         f"(MLServer: parallel_workers = workers, uvloop 0.21). "
         f"Figures are medians over rounds, ratios are medians of per-round ratios; load1 is the "
         f"1-minute load average after each run, median (max) over rounds: the machine is shared, "
-        f"so server CPU per request is the steadier figure. "
+        f"so server CPU per request is the steadier figure. `conns per worker` is each round's "
+        f"established connections per worker process half-way through (8/0: one worker got the "
+        f"whole burst and the other sat idle). "
         f"Wall time {results['wall_seconds']:.0f} s.",
         "",
     ]

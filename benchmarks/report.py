@@ -23,7 +23,7 @@ def row(number: int, cell: Cell, m: Measurement) -> Row:
         "connections": cell.connections, "images": cell.images, "rps": m.rps,
         "images_per_s": m.rps * cell.images, "p50_ms": m.p50_ms, "p99_ms": m.p99_ms,
         "errors": m.errors, "load1": m.load1, "cpu_us": m.cpu_us, "transport": cell.transport,
-        "driver_cpu_us": getattr(m, "driver_cpu_us", None),
+        "driver_cpu_us": getattr(m, "driver_cpu_us", None), "spread": m.spread,
     }  # fmt: skip
 
 
@@ -31,7 +31,7 @@ def progress(r: Row) -> str:
     return (
         f"round {r['round']} {r['key']:<36} {r['rps']:>9.0f} req/s {r['images_per_s']:>9.0f} img/s"
         f"  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  errors {r['errors']}"
-        f"  cpu {r['cpu_us']:5.0f} us/req  load {r['load1']:.2f}"
+        f"  cpu {r['cpu_us']:5.0f} us/req  load {r['load1']:.2f}  conns {r.get('spread') or '-'}"
     )
 
 
@@ -86,6 +86,7 @@ def _cells(measured: list[Row]) -> list[Row]:
             "cpu_x_naive": _ratio(rows, naive_cpu, "cpu_us") if one else None,
             "of_ceiling": _ratio(rows, ceiling) if one else None,
             "transport": transport, "driver_cpu_us": _driver_cpu(rows),
+            "spread": " ".join(r["spread"] for r in rows if r.get("spread")),
         })  # fmt: skip
     return out
 

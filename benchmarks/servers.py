@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,6 +71,25 @@ def cpu_seconds(pid: int) -> float:
         utime, stime = fields.split()[11:13]
         total += int(utime) + int(stime)
     return total / tick
+
+
+def connection_spread(pid: int, port: int) -> str:
+    """Established connections on `port` that each worker of the server below `pid` holds,
+    most first: "4/4", or "8/0" when one worker got them all and sits idle (how the kernel and
+    each server's accept share a burst among workers sharing one socket). A worker is a
+    process listening on `port`; the supervisor above them, which listens too, is left out."""
+    held: dict[int, int] = {}
+    for process in tree(pid):
+        try:
+            sockets = psutil.Process(process).connections(kind="tcp")
+        except psutil.Error:  # ended while we looked, or not ours to see
+            continue
+        mine = [c for c in sockets if c.laddr and c.laddr.port == port]
+        if any(c.status == psutil.CONN_LISTEN for c in mine):
+            held[process] = sum(c.status == psutil.CONN_ESTABLISHED for c in mine)
+    if len(held) > 1:
+        held.pop(pid, None)
+    return "/".join(str(n) for n in sorted(held.values(), reverse=True))
 
 
 def settle(pid: int, window: float = 0.1, busy: float = 0.1, limit: float = 3.0) -> float:

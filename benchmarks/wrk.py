@@ -7,11 +7,12 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.payloads import Payload
-from benchmarks.servers import cpu_seconds, settle
+from benchmarks.servers import connection_spread, cpu_seconds, settle
 
 LUA = Path(__file__).resolve().parent / "lua" / "post.lua"
 
@@ -29,6 +30,8 @@ class Measurement:
     cpu_us: float = 0.0
     """Server CPU microseconds per request (all its processes): steadier than req/s on a
     shared machine, since it does not count the time the server waited for a core."""
+    spread: str = ""
+    """Connections per worker half-way through ("4/4"; "8/0": one worker idle), where read."""
 
     @property
     def rps(self) -> float:
@@ -108,6 +111,11 @@ def measure(
         run(url, body, payload, connections, warmup)
         settle(pid)
     before = cpu_seconds(pid)
+    spread: list[str] = []
+    port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    look = threading.Timer(seconds / 2, lambda: spread.append(connection_spread(pid, port)))
+    look.start()
     m = run(url, body, payload, connections, seconds)
     used = (cpu_seconds(pid) - before) * 1e6 / max(m.requests, 1)
-    return dataclasses.replace(m, cpu_us=used)
+    look.join()
+    return dataclasses.replace(m, cpu_us=used, spread="".join(spread))
