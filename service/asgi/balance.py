@@ -102,11 +102,12 @@ class Share:
             _SLOT.pack_into(self.memory, self.slot * _SLOT.size, os.getpid(), self.connections)
 
     def least_other(self) -> int | None:
-        """The fewest connections another worker holds; None when no other has a slot."""
+        """The fewest connections another live worker holds; None when no other has a slot. A
+        killed worker's slot stays until its replacement claims it, and must not be waited for."""
         counts = [
             count
             for slot, (pid, count) in enumerate(_SLOT.iter_unpack(self.memory))
-            if pid != 0 and slot != self.slot
+            if pid != 0 and slot != self.slot and alive(pid)
         ]
         return min(counts) if counts else None
 

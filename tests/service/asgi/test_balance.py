@@ -59,6 +59,18 @@ def test_a_slot_whose_process_has_gone_is_reused() -> None:
         assert share is not None and share.slot == 0  # the exited process's slot
 
 
+def test_a_worker_that_has_gone_is_not_waited_for() -> None:
+    with accept_table(2):
+        mine = Share.joined()
+        assert mine is not None
+        mine.add(3)
+        subprocess.run(  # a worker killed while holding none: its slot stays behind
+            [sys.executable, "-c", "from service.asgi.balance import Share; Share.joined()"],
+            check=True,
+        )
+        assert mine.least_other() is None and mine.my_turn()
+
+
 def test_without_a_table_a_worker_joins_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(TABLE_ENV, raising=False)
     assert Share.joined() is None
