@@ -7,8 +7,10 @@ of training.backprop.sigmoid_mlp), only wider: 784 pixels in, `hidden` sigmoid u
 
 Its data (training.gate_data): MNIST's training digits as they are, and the pieces the service
 itself cuts from pictures of handwritten and typed numbers (marked digits), typed words and
-scribbles (marked not digits). The held-out part: MNIST's test digits and the pieces of
-pictures drawn with another seed, numbers written with MNIST's test digits.
+scribbles (marked not digits), typed in a few faces made narrower, wider or oblique (so the
+gate knows letters in faces it never saw). The held-out part: MNIST's test digits and the
+pieces of pictures drawn with another seed, numbers written with MNIST's test digits, typed in
+the faces as they are.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def gate_tensors(data_dir: Path, pictures: int) -> tuple[Tensors, Tensors]:
     """Training and held-out tensors; the held-out numbers use MNIST's test digits only."""
     train_images, _ = data.load_mnist(data_dir, train=True)
     test_images, _ = data.load_mnist(data_dir, train=False)
-    train = with_mnist(cut_set(train_images, pictures, TRAIN_SEED), train_images, TRAIN_SEED)
+    train_cut = cut_set(train_images, pictures, TRAIN_SEED, other_faces=True)
+    train = with_mnist(train_cut, train_images, TRAIN_SEED)
     test_cut = cut_set(test_images, max(1, pictures // 4), TEST_SEED)
     return train, with_mnist(test_cut, test_images, TEST_SEED)
 

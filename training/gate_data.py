@@ -91,15 +91,30 @@ def framed(image: Image.Image, rng: np.random.Generator) -> Ink:
     return np.clip(padded, 0.0, 1.0)
 
 
-def typed(text: str, font: Path, rng: np.random.Generator) -> Ink:
-    """`text` typed in `font` at 30-110 px with a pen of 0-4 px around the glyphs."""
+def typed(text: str, font: Path, rng: np.random.Generator, other_faces: bool = False) -> Ink:
+    """`text` typed in `font` at 30-110 px with a pen of 0-4 px around the glyphs; with
+    `other_faces`, made narrower or wider and slanted (`faces`), so a few faces stand for many."""
     face = ImageFont.truetype(str(font), int(rng.integers(30, 111)))
     stroke = int(rng.choice([0, 0, 1, 2, 3, 4]))
     left, top, right, bottom = face.getbbox(text, stroke_width=stroke)
     image = Image.new("L", (right - left + 4, bottom - top + 4), 0)
     ImageDraw.Draw(image).text((2 - left, 2 - top), text, fill=255, font=face, stroke_width=stroke,
                                stroke_fill=255)  # fmt: skip
-    return framed(image, rng)
+    return framed(faces(image, rng) if other_faces else image, rng)
+
+
+def faces(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The typed glyphs 0.7-1.35 times as wide (condensed to extended faces) and, one time in
+    three, slanted by up to 0.25 of their height (an oblique face)."""
+    width = max(2, round(image.width * rng.uniform(0.7, 1.35)))
+    image = image.resize((width, image.height), Image.Resampling.BICUBIC)
+    if rng.uniform() < 1 / 3:
+        slant = float(rng.uniform(-0.25, 0.25))
+        wider = image.width + int(abs(slant) * image.height) + 1
+        shift = -slant * image.height if slant > 0 else 0.0
+        image = image.transform((wider, image.height), Image.Transform.AFFINE,
+                                (1, slant, shift, 0, 1, 0), Image.Resampling.BICUBIC)  # fmt: skip
+    return image
 
 
 def handwritten(digits: Pieces, rng: np.random.Generator) -> Ink:
@@ -174,9 +189,11 @@ def word(rng: np.random.Generator) -> str:
     return "".join(rng.choice(list(letters), int(rng.integers(1, 8))))
 
 
-def pictures(images: Pieces, n: int, rng: np.random.Generator) -> Iterator[tuple[Ink, float]]:
+def pictures(
+    images: Pieces, n: int, rng: np.random.Generator, other_faces: bool
+) -> Iterator[tuple[Ink, float]]:
     """`n` pictures and their mark: 40% handwritten numbers (typed ones when `images` is
-    empty), 10% typed numbers, 40% words, 10% scribbles."""
+    empty), 10% typed numbers, 40% words, 10% scribbles; typed in `other_faces` or not."""
     fonts = font_files()
     hanzi_fonts = [f for f in fonts if f.name.startswith("wqy")]
     for _ in range(n):
@@ -186,22 +203,23 @@ def pictures(images: Pieces, n: int, rng: np.random.Generator) -> Iterator[tuple
             yield handwritten(digits, rng), DIGIT_MARK
         elif kind < 0.5:
             number = "".join(map(str, rng.integers(10, size=int(rng.integers(1, 6)))))
-            yield typed(number, fonts[rng.integers(len(fonts))], rng), DIGIT_MARK
+            yield typed(number, fonts[rng.integers(len(fonts))], rng, other_faces), DIGIT_MARK
         elif kind < 0.9:
             text = word(rng)
-            faces = hanzi_fonts if text[0] in HANZI and hanzi_fonts else fonts
-            yield typed(text, faces[rng.integers(len(faces))], rng), NOT_DIGIT_MARK
+            typefaces = hanzi_fonts if text[0] in HANZI and hanzi_fonts else fonts
+            font = typefaces[rng.integers(len(typefaces))]
+            yield typed(text, font, rng, other_faces), NOT_DIGIT_MARK
         else:
             yield scribble(rng), NOT_DIGIT_MARK
 
 
-def cut_set(images: Pieces, n: int, seed: int) -> GateSet:
+def cut_set(images: Pieces, n: int, seed: int, other_faces: bool = False) -> GateSet:
     """The cut pieces of `n` seeded pictures (numbers written with `images`), each piece marked
-    as its picture is."""
+    as its picture is; `other_faces` for training (the held-out pictures are typed as is)."""
     rng = np.random.default_rng(seed)
     pieces: list[npt.NDArray[np.uint8]] = []
     marks: list[float] = []
-    drawn = pictures(images, n, rng)
+    drawn = pictures(images, n, rng, other_faces)
     for ink, mark in tqdm(drawn, "digit-gate: cutting pictures", n, unit="picture", mininterval=1):
         found = cut(ink, rng)
         pieces += found

@@ -5,13 +5,13 @@ piece P(digit). mnist-mlp reads anything as a digit, so without the gate a photo
 doodle comes back as a number; with it, POST /predict answers 422 instead.
 
 The rule, chosen on held-out uploads (words typed in faces the gate never saw, numbers of
-seeds 11 and 12; the figures are in tests/service/routes/test_predict_gate.py): an upload of
-two or more pieces is refused when at least two of them are more likely not digits (P < 0.5),
-or when one is certainly none (P < 0.001), or when one more likely not a digit stands on a
-typed line (`typeset`): one doubtful piece is what a cut error in a real number makes (a broken
-0, two digits joined), while a word has several letters unlike any digit. A single piece is
-refused only when the gate is sure (P < 0.02), so a lone digit drawn or photographed (and
-MNIST's own 28x28 digits) is almost never refused.
+seeds 11 and 12, photo-like digits; the test's figures: tests/service/routes/test_predict_gate.py):
+an upload of two or more pieces is refused when at least two of them are more likely not
+digits (P < 0.5), or when one is certainly none (P < 0.002), or when one more likely not a
+digit stands on a typed line (`typeset`): one doubtful piece is what a cut error in a real
+number makes (a broken 0, two digits joined), while a word has several letters unlike any
+digit. A single piece is refused only when the gate is sure (P < 0.005), so a lone digit drawn
+or photographed (and MNIST's own 28x28 digits) is almost never refused.
 
 The gate sees each piece scaled to 20x20, so it cannot see what print shows between pieces:
 an x-height letter beside an ascender or a descender ("to", "is", "go") is clearly shorter
@@ -28,9 +28,9 @@ from service.errors import Unprocessable
 
 UNLIKE = 0.5
 """A piece whose P(digit) is under this is more likely not a digit."""
-SURELY_UNLIKE = 0.02
+SURELY_UNLIKE = 0.005
 """...and under this, surely not: enough to refuse an upload of that one piece..."""
-CERTAINLY_UNLIKE = 0.001
+CERTAINLY_UNLIKE = 0.002
 """...and under this, certainly not: enough to refuse an upload of several pieces."""
 SHORTER = 0.8
 """A piece at most this part of a neighbour's height is an x-height letter beside a tall one..."""

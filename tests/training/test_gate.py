@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from service.cards import read_card
 from training import gate, gate_data
@@ -17,6 +18,36 @@ def test_words_leave_out_the_letters_that_are_digits_twins() -> None:
     assert not set("ilIoO") & set(gate_data.LOWER + gate_data.UPPER)
     rng = np.random.default_rng(0)
     assert all(not set("ilIoO") & set(gate_data.word(rng)) for _ in range(200))
+
+
+def test_other_faces_are_the_typed_glyphs_narrower_wider_or_slanted() -> None:
+    glyphs = Image.new("L", (100, 40), 0)
+    ImageDraw.Draw(glyphs).rectangle((10, 5, 20, 35), fill=255)  # an upright stem
+    rng = np.random.default_rng(3)
+    made = [gate_data.faces(glyphs, rng) for _ in range(60)]
+    widths = np.array([m.width for m in made])
+    assert all(m.height == 40 for m in made)
+    assert widths.min() < 80 and widths.max() > 125  # condensed and extended faces
+    assert widths.max() <= 135 + 0.25 * 40 + 1
+    slanted = [m for m in made if m.width - round(100 * 1.35) > 0 or _leans(m)]
+    assert slanted, "some faces are oblique"
+
+
+def _leans(image: Image.Image) -> bool:
+    """Whether the stem's ink moves sideways from its top row to its bottom row."""
+    ink = np.asarray(image) > 127
+    rows = [np.flatnonzero(ink[r]).mean() for r in (6, 34) if ink[r].any()]
+    return len(rows) == 2 and abs(rows[0] - rows[1]) > 2
+
+
+def test_held_out_pictures_are_typed_in_the_faces_as_made() -> None:
+    """Other faces are for training only: the held-out set measures the faces as they are."""
+    font = next(f for f in gate_data.font_files() if f.name == "DejaVuSans.ttf")
+    plain = gate_data.typed("zebra", font, np.random.default_rng(5))
+    again = gate_data.typed("zebra", font, np.random.default_rng(5), other_faces=False)
+    other = gate_data.typed("zebra", font, np.random.default_rng(5), other_faces=True)
+    np.testing.assert_array_equal(plain, again)
+    assert other.shape != plain.shape
 
 
 def test_a_typed_word_is_cut_into_mnist_form_pieces() -> None:
