@@ -61,7 +61,9 @@ def refuses(p_digit: npt.NDArray[np.float32], boxes: Boxes) -> bool:
     if len(p_digit) == 1:
         return bool(p_digit[0] < SURELY_UNLIKE)
     unlike = int(np.count_nonzero(p_digit < UNLIKE))
-    return unlike >= 2 or bool(np.any(p_digit < CERTAINLY_UNLIKE)) or typeset(p_digit, boxes)
+    if unlike >= 2 or bool(np.any(p_digit < CERTAINLY_UNLIKE)):
+        return True
+    return unlike == 1 and typeset(p_digit, boxes)  # a typed line needs a doubtful piece
 
 
 def refuse_non_digits(p_digit: npt.NDArray[np.float32], boxes: Boxes) -> None:
