@@ -29,6 +29,11 @@ class AffineConfig:
     scale: tuple[float, float] = (0.9, 1.1)
     shift_px: float = 2.0
     shear: float = 0.1
+    # Pen width: a change drawn from `pen` (low, high) for a `pen_share` of the images.
+    # Positive blends in a 3x3 dilation (up to a pixel each side); negative moves the stroke's
+    # edge inwards, as a light pen or a hard threshold does. MNIST's own strokes span neither.
+    pen: tuple[float, float] = (0.0, 0.0)
+    pen_share: float = 0.5
 
 
 def random_theta(batch: int, config: AffineConfig, generator: torch.Generator) -> Tensor:
@@ -45,11 +50,27 @@ def random_theta(batch: int, config: AffineConfig, generator: torch.Generator) -
     return torch.stack([row0, row1], dim=1)  # [B, 2, 3]
 
 
+def random_pen(images: Tensor, config: AffineConfig, generator: torch.Generator) -> Tensor:
+    """[B, 1, H, W] ink in 0..peak on a 0 background -> strokes thickened or thinned at random."""
+    batch = images.shape[0]
+    low, high = config.pen
+    change = low + torch.rand(batch, 1, 1, 1, generator=generator) * (high - low)  # [B,1,1,1]
+    chosen = torch.rand(batch, 1, 1, 1, generator=generator) < config.pen_share  # [B,1,1,1]
+    change = (change * chosen).to(images.device).clamp(-1.0, 1.0)
+    peak = images.amax(dim=(2, 3), keepdim=True).clamp_min(1e-6)  # [B, 1, 1, 1]
+    thick = F.max_pool2d(images, 3, stride=1, padding=1)  # [B, 1, H, W]
+    thin = (2 * images - peak).clamp_min(0.0)  # [B, 1, H, W]: half-ink edges drop to 0
+    target = torch.where(change > 0, thick, thin)
+    return images + change.abs() * (target - images)
+
+
 def random_affine(x: Tensor, config: AffineConfig, generator: torch.Generator) -> Tensor:
     """Normalized flat images [B, 784] -> randomly transformed images [B, 784]."""
     batch = x.shape[0]
     theta = random_theta(batch, config, generator).to(x.device)  # [B, 2, 3]
     images = x.view(batch, 1, SIDE, SIDE) - BACKGROUND  # [B, 1, 28, 28], background 0
+    if config.pen != (0.0, 0.0):
+        images = random_pen(images, config, generator)
     grid = F.affine_grid(theta, [batch, 1, SIDE, SIDE], align_corners=False)  # [B, 28, 28, 2]
     moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return moved.reshape(batch, SIDE * SIDE) + BACKGROUND  # [B, 784]

@@ -140,15 +140,15 @@ SPECS: dict[str, ModelSpec] = {
         ModelSpec(
             "mnist-mlp",
             "MNIST digit classifier: MLP 784-512-256-10 with ReLU, trained with random affine "
-            "augmentation, AdamW and a one-cycle schedule.",
+            "and pen-width augmentation, AdamW and a one-cycle schedule.",
             DIGIT_CLASSIFIER,
             TrainConfig(
-                epochs=20,
+                epochs=40,
                 batch_size=256,
                 lr=3e-3,
                 weight_decay=1e-4,
                 one_cycle=True,
-                augment=AffineConfig(),
+                augment=AffineConfig(pen=(-1.0, 1.0)),
             ),
             prepare.prepare_mlp,
             step=lambda _: MLPStep(),
