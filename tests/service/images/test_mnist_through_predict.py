@@ -4,8 +4,9 @@ are read as well as the model reads them as tensors.
 Each 28x28 test image goes up as the PNG it is (white ink on black), half as multipart forms,
 half as raw bodies; the answer must be one digit, the right one (a 422 or a digit split in two
 counts against the figure). The target is >= 99.0% of the 10,000; mnist-mlp alone, on the raw
-tensors, reads 99.22% (99.21% through /predict: 78 misread, 1 refused). The fast suite sends a seeded subset stratified by digit (150 of each);
-the whole test set is `slow`. Run with -s to see both figures and how the misses split.
+tensors, reads 99.22% (99.21% through /predict: 78 misread, 1 refused). The fast suite sends a
+seeded subset stratified by digit (150 of each); the whole test set is `slow`. Run with -s to
+see both figures and how the misses split.
 """
 
 from __future__ import annotations
