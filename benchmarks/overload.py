@@ -1,6 +1,9 @@
 """The overload row: wrk holds 1,000 connections of V2 binary infer on one nnserve worker
 while a few probe threads time, one request at a time, what a client sees: admitted infer
 calls (200), shed ones (503, with Retry-After), and the liveness and metrics endpoints.
+The infer probes wait the Retry-After they are told, as a client should; wrk retries at
+once, so its own latencies include the seconds nnserve leaves such a connection unread
+(NNSERVE_REFUSED_HOLD_S).
 Probe latencies are taken by a client that shares the two cores with wrk and the server, so
 they are upper bounds.
 
@@ -104,6 +107,8 @@ def _probe(url: str, kind: str, seen: Seen, until: float, payload: Payload | Non
             seen.add({200: "admitted", 503: "shed"}.get(status, f"infer {status}"), ms)
             if status == 503 and "retry-after" not in answer.headers:
                 seen.shed_without_retry_after += 1
+            elif status == 503:  # a client that does as it is told; wrk's closed loop does not
+                time.sleep(float(answer.headers["retry-after"]))
 
 
 def _p(values: list[float], q: float) -> float:

@@ -107,7 +107,9 @@ def add_middleware(app: FastAPI, settings: Settings) -> None:
         read_timeout_s=settings.body_read_timeout_s,
     )
     app.add_middleware(ConnectionCap, limit=settings.max_connections)
-    app.add_middleware(InferAdmission, limit=settings.max_infer_in_flight)
+    app.add_middleware(
+        InferAdmission, limit=settings.max_infer_in_flight, hold_s=settings.refused_hold_s
+    )
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     before its body is read, so under a flood the admitted ones keep a bounded wait and the
     refused ones cost the worker little."""
 
+    refused_hold_s: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Seconds (half to all of it, spread) a connection whose inference request was refused
+    (503, Retry-After: 1) is left unread; 0 reads it at once. A client that waits as it is
+    told never notices; one that retries at once would otherwise be read and refused every
+    loop turn, which under a flood left the admitted requests a fraction of the worker."""
+
     batch_inline: bool = True
     """Run a batch on the event loop itself when its measured run time is below a measured
     thread hand-off (a one-image MLP: about 40 us against 60-120); bigger batches and slower

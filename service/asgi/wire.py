@@ -15,15 +15,23 @@ flush (`call_soon`); closing or ending the stream flushes first. Order is kept: 
 of the connection goes through the holder.
 
     uvicorn.run(..., http=ONE_WRITE_HTTP)
+
+The protocol also holds a refused connection: when the app marked the answer refused
+(service.asgi.limits.REFUSED, with seconds to hold), the connection is not read for half to
+all of that once the answer is out, so a client that retries at once waits in its socket,
+not in the worker's loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from service.asgi.limits import REFUSED
 
 ONE_WRITE_HTTP = f"{__name__}:OneWriteHttpToolsProtocol"
 """uvicorn's `http` setting for this module's protocol."""
@@ -102,7 +110,22 @@ class TurnTransport(asyncio.Transport):
 
 
 class OneWriteHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, every response written once per loop turn."""
+    """uvicorn's httptools protocol, every response written once per loop turn, and a
+    refused request's connection left unread for the seconds the app asked."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(TurnTransport(transport, self.loop))
+
+    def on_response_complete(self) -> None:
+        cycle = self.cycle  # the answered one, unless requests were pipelined behind it
+        hold = None if self.pipeline or cycle is None else cycle.scope.get(REFUSED)
+        super().on_response_complete()
+        if isinstance(hold, float) and hold > 0.0 and not self.transport.is_closing():
+            self.transport.pause_reading()
+            # spread over the second half of the hold: connections refused in one turn
+            # must not all come back in one turn
+            self.loop.call_later(hold * (0.5 + random.random() / 2), self.end_hold)
+
+    def end_hold(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.resume_reading()

@@ -270,3 +270,38 @@ def test_receive_within_passes_failures_and_cancellation_through() -> None:
         assert arrivals.ends == ["cancelled"]
 
     asyncio.run(scenario())
+
+
+def test_a_refusal_asks_the_wire_to_hold_its_connection_for_the_setting() -> None:
+    """The refused scope carries the seconds to leave the connection unread (the protocol in
+    service.asgi.wire reads it); an admitted one carries nothing. The real app wires in
+    NNSERVE_REFUSED_HOLD_S."""
+    seen: list[dict[str, Any]] = []
+
+    async def scenario() -> None:
+        inner = Held()
+        edge = InferAdmission(inner, limit=1, hold_s=0.4)
+        held = asyncio.create_task(call(edge, "/v2/models/m/infer"))
+        await asyncio.sleep(0.01)
+        refused = scope("/v2/models/m/infer")
+
+        async def send(message: Message) -> None:
+            pass
+
+        await edge(refused, None, send)
+        seen.append(refused)
+        inner.release.set()
+        await held
+
+    asyncio.run(scenario())
+    assert seen[0][limits.REFUSED] == 0.4
+    app = create_app(Settings(refused_hold_s=0.25, models_dir=Path("models")))
+    (admission,) = [m for m in app.user_middleware if m.cls is InferAdmission]
+    assert admission.kwargs["hold_s"] == 0.25
+
+
+@pytest.mark.parametrize("seconds", [-0.1, 1.5])
+def test_a_hold_longer_than_the_retry_after_or_negative_is_refused(seconds: float) -> None:
+    """A client that waited the Retry-After (1 s) it was told must be read again."""
+    with pytest.raises(ValueError, match="refused_hold_s"):
+        Settings(refused_hold_s=seconds)

@@ -15,6 +15,7 @@ import uvicorn
 import uvloop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from service.asgi.limits import REFUSED
 from service.asgi.wire import ONE_WRITE_HTTP, OneWriteHttpToolsProtocol, TurnTransport
 from tests.servers import free_port
 
@@ -25,9 +26,13 @@ DATA_SEGS_IN = 152
 ANSWERS = 20
 
 
+HOLD_S = 0.4
+"""Seconds the app asks the protocol to leave a refused connection unread."""
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """A short answer in one body message, three streamed parts on /stream, and a closing
-    answer on /close."""
+    """A short answer in one body message, three streamed parts on /stream, a closing answer
+    on /close, and a refusal on /refuse."""
     await receive()
     path = scope["path"]
     headers = [(b"content-type", b"text/plain")]
@@ -41,7 +46,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     body = f"answer to {path}".encode()
     headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    status = 200
+    if path == "/refuse":  # as service.asgi.limits marks a refusal
+        scope[REFUSED], status = HOLD_S, 503
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -131,3 +139,36 @@ def test_the_holder_writes_nothing_after_abort_and_passes_the_rest_on() -> None:
         await server.wait_closed()
 
     asyncio.run(scenario())
+
+
+async def refused_then_asked_again(port: int) -> tuple[float, float]:
+    """After a refusal its connection asks again at once, and 50 ms later another connection
+    asks: (seconds from the refusal to the held one's answer, to the other's)."""
+    loop = asyncio.get_running_loop()
+    held_reader, held = await asyncio.open_connection("127.0.0.1", port)
+    other_reader, other = await asyncio.open_connection("127.0.0.1", port)
+    held.write(b"GET /refuse HTTP/1.1\r\nhost: test\r\n\r\n")
+    assert await read_answer(held_reader) == b"answer to /refuse"
+    refused_at = loop.time()
+    held.write(b"GET /again HTTP/1.1\r\nhost: test\r\n\r\n")
+
+    async def answered(reader: asyncio.StreamReader, path: bytes) -> float:
+        assert await read_answer(reader) == b"answer to " + path
+        return loop.time() - refused_at
+
+    again = asyncio.create_task(answered(held_reader, b"/again"))
+    await asyncio.sleep(0.05)
+    other.write(b"GET /other HTTP/1.1\r\nhost: test\r\n\r\n")
+    later = asyncio.create_task(answered(other_reader, b"/other"))
+    seconds = await again, await later
+    held.close()
+    other.close()
+    return seconds
+
+
+def test_a_refused_connection_is_left_unread_for_the_hold_and_no_other() -> None:
+    """A client that retries at once waits at least half the hold (the spread's least) for
+    its next answer, while a connection that asked later is answered first."""
+    again, other = serve(OneWriteHttpToolsProtocol, refused_then_asked_again)
+    assert again >= HOLD_S / 2
+    assert other < again
