@@ -25,6 +25,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from service.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 FloatImage = npt.NDArray[np.float32]
+RGBAPixels = npt.NDArray[np.uint8]
+"""[H, W, 4]: an RGBA image's bytes."""
 
 SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 """Pillow plugins tried on an upload; anything else is 415 (fewer parsers, less attack surface)."""
@@ -114,7 +116,8 @@ def load_frame(image: Image.Image) -> Image.Image:
             # luma (Y, the same ITU-R 601 weights as convert("L")) when asked for L: much faster.
             image.draft("L", working_size(image.size))
         elif (rgba := png_rgba(image)) is not None:
-            return composite_on_paper(rgba)
+            pen = pen_canvas(rgba)
+            return pen if pen is not None else composite_on_paper(Image.fromarray(rgba))
         image.load()
         if image.getexif().get(EXIF_ORIENTATION, 1) != 1:
             image = ImageOps.exif_transpose(image)
@@ -125,7 +128,7 @@ def load_frame(image: Image.Image) -> Image.Image:
         raise Unprocessable(CORRUPT) from exc
 
 
-def png_rgba(image: Image.Image) -> Image.Image | None:
+def png_rgba(image: Image.Image) -> RGBAPixels | None:
     """An 8-bit RGBA PNG without EXIF (a canvas export) decoded by libspng (pyspng), in 0.65
     ms against Pillow's 1.2 for a 280x280 canvas (Pillow unfilters byte by byte); None for
     any other image, which Pillow decodes."""
@@ -134,14 +137,39 @@ def png_rgba(image: Image.Image) -> Image.Image | None:
     if image.format != "PNG" or image.mode != "RGBA" or not data or b"eXIf" in data:
         return None
     try:
-        pixels = pyspng.load(data)  # [H, W, 4], checksums checked
+        pixels: RGBAPixels = pyspng.load(data)  # [H, W, 4], checksums checked
     except RuntimeError as exc:  # pyspng's one error: truncated, corrupt
         raise Unprocessable(CORRUPT) from exc
     if pixels.dtype != np.uint8 or pixels.shape != (image.height, image.width, 4):
         return None  # 16 bits per channel: Pillow's way
     # No eXIf chunk, so no EXIF: said here, or Pillow's getexif() would decode it all again.
     image.info["exif"] = b""
-    return Image.fromarray(pixels)
+    return pixels
+
+
+def pen_canvas(rgba: RGBAPixels) -> Image.Image | None:
+    """composite_on_paper's picture of a canvas drawn in one colour (an HTML canvas's pen: every
+    pixel the same colour, only its opacity varies), made from the opacity alone: 0.1 ms less
+    than Pillow's luma of every pixel; None when the colour varies (composite_on_paper's)."""
+    height, width, _ = rgba.shape
+    words = np.ascontiguousarray(rgba).reshape(height, width * 4).view("<u4")  # RGBA bytes
+    colour = words & np.uint32(0xFFFFFF)  # R | G << 8 | B << 16, the opacity masked off
+    first = int(colour[0, 0])
+    if int(colour.min()) != first or int(colour.max()) != first:
+        return None
+    ink = pen_luma(first)
+    alpha = Image.fromarray(rgba).getchannel("A")
+    paper = 0 if ink > 127 and band_range(alpha)[0] < 255 else 255  # as composite_on_paper
+    return reduce_to_working_size(alpha).point(opacity_levels(paper, ink))
+
+
+@lru_cache(maxsize=64)
+def pen_luma(colour: int) -> int:
+    """Pillow's own luma (convert("L"): ITU-R 601-2 in fixed point) of R | G << 8 | B << 16."""
+    rgb = (colour & 0xFF, colour >> 8 & 0xFF, colour >> 16)
+    luma = Image.new("RGB", (1, 1), rgb).convert("L").getpixel((0, 0))
+    assert isinstance(luma, int)
+    return luma
 
 
 def plain_gray(image: Image.Image) -> Image.Image:

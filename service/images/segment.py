@@ -15,6 +15,8 @@ that a neighbour's stroke reaching into the box is not read as part of it.
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
@@ -29,6 +31,8 @@ NOT_DIGITS = (
 )
 
 EIGHT_NEIGHBOURS = np.ones((3, 3), dtype=bool)
+FOUR_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)
+"""ndimage.label's default, given once: made anew on every call it costs a third of a label."""
 
 COLUMN_OVERLAP = 0.4
 """Two pieces are one digit when this fraction of the narrower one's columns lie over the
@@ -244,14 +248,17 @@ def on_one_line(digits: list[Digit]) -> bool:
     at most two holes (an 8), all on one line."""
     if any(d.pieces > MAX_PIECES or holes(d.mask) > MAX_HOLES for d in digits):
         return False
-    heights = np.array([d.box.height for d in digits], dtype=np.float64)
-    centres = np.array([(d.box.top + d.box.bottom) / 2 for d in digits])
-    return bool(np.all(np.abs(centres - np.median(centres)) <= LINE_SPREAD * np.median(heights)))
+    # statistics.median: the same middle value (or mean of the two) as np.median, for a few
+    # digits at a hundredth of its cost
+    line = statistics.median((d.box.top + d.box.bottom) / 2 for d in digits)
+    spread = LINE_SPREAD * statistics.median(float(d.box.height) for d in digits)
+    return all(abs((d.box.top + d.box.bottom) / 2 - line) <= spread for d in digits)
 
 
 def holes(mask: Mask) -> int:
     """Enclosed background regions of the shape (0 has one, 8 two), pinholes not counted."""
-    padded = np.pad(~mask, 1, constant_values=True)  # the outside becomes one region
-    labels, _ = ndimage.label(padded)
+    padded = np.ones((mask.shape[0] + 2, mask.shape[1] + 2), dtype=bool)  # np.pad costs more
+    np.invert(mask, out=padded[1:-1, 1:-1])  # the outside becomes one region
+    labels, _ = ndimage.label(padded, structure=FOUR_NEIGHBOURS)
     areas = np.bincount(labels.ravel())[2:]  # [0] is the shape, [1] the outside
     return int(np.sum(areas >= (HOLE_SIZE * mask.shape[0]) ** 2))

@@ -14,7 +14,9 @@ from service.images.decode import (
     CORRUPT,
     WORKING_PIXELS,
     WORKING_SIDE,
+    composite_on_paper,
     decode,
+    pen_canvas,
     plain_gray,
     png_rgba,
     reduce_to_working_size,
@@ -92,6 +94,31 @@ def test_transparent_canvas_is_composited_onto_white() -> None:
     rgba[:, :20, 3] = 255  # an opaque black stroke on the left
     gray = decode(encode(Image.fromarray(rgba, "RGBA"), "PNG"), LIMIT)
     assert_bar(gray)
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (20, 40, 200), (128, 127, 129)])
+@pytest.mark.parametrize("least_opacity", [0, 40, 255])
+def test_a_one_pen_canvas_is_composited_exactly_as_pillow_composites_it(
+    colour: tuple[int, int, int], least_opacity: int
+) -> None:
+    """pen_canvas, the canvas's short way, gives composite_on_paper's very pixels: dark and
+    light pens, with and without transparent paper, at a size that is reduced."""
+    rng = np.random.default_rng(sum(colour) + least_opacity)
+    rgba = np.zeros((300, 260, 4), dtype=np.uint8)
+    rgba[..., :3] = colour
+    strokes = rng.integers(0, 256, size=(300, 260)) * (rng.random((300, 260)) < 0.3)
+    rgba[..., 3] = np.maximum(strokes, least_opacity)
+    pen = pen_canvas(rgba)
+    assert pen is not None and pen.size == working_size((260, 300))
+    expected = composite_on_paper(Image.fromarray(rgba, "RGBA"))
+    assert np.array_equal(np.asarray(pen), np.asarray(expected))
+
+
+def test_a_canvas_of_two_colours_is_left_to_the_whole_composite() -> None:
+    rgba = np.zeros((40, 30, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    rgba[39, 29, 2] = 1  # one pixel's blue differs: not one pen
+    assert pen_canvas(rgba) is None
 
 
 def test_half_transparent_ink_is_blended_with_the_paper() -> None:
