@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import pyspng
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
 from service.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
@@ -160,7 +160,10 @@ def pen_canvas(rgba: RGBAPixels) -> Image.Image | None:
     ink = pen_luma(first)
     alpha = Image.fromarray(rgba).getchannel("A")
     paper = 0 if ink > 127 and band_range(alpha)[0] < 255 else 255  # as composite_on_paper
-    return reduce_to_working_size(alpha).point(opacity_levels(paper, ink))
+    opacity = reduce_to_working_size(alpha)
+    if (paper, ink) == (255, 0):  # black on white: 255 - opacity, in C (point() makes its
+        return ImageChops.invert(opacity)  # table anew in Python each call, 256 round()s)
+    return opacity.point(opacity_levels(paper, ink))
 
 
 @lru_cache(maxsize=64)
