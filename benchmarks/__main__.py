@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     if "http" not in args.transport_set:
         results = report.summarize_grpc(measured, vars(args), time.monotonic() - started)
         report.write_grpc(results, args.out)
+        (args.out / "rounds-partial.json").unlink(missing_ok=True)
         return
     local: list[dict[str, object]] = []
     for number in range(args.rounds):
@@ -204,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         measured, local, stages, vars(args), time.monotonic() - started, overload_row
     )
     report.write(results, args.out)
+    (args.out / "rounds-partial.json").unlink(missing_ok=True)  # the report holds it all now
 
 
 if __name__ == "__main__":
