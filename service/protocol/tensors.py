@@ -106,10 +106,11 @@ def array_from_data(name: str, datatype: str, shape: tuple[int, ...], data: Any)
     dtype = dtype_of(name, datatype)
     bound = _FLOAT_MAX.get(datatype)
     if bound is not None:  # a float tensor: most often a flat list of numbers, read at once
-        doubles = float_list(data, bound)
+        # an array: protocol/simd.py read a flat list within the bound into doubles already
+        doubles = data if isinstance(data, np.ndarray) else float_list(data, bound)
         if doubles is not None and doubles.size == math.prod(shape):
             return doubles.astype(dtype, copy=False).reshape(shape)  # finite: JSON has no NaN
-    raw = numeric_array(name, data)
+    raw = data if isinstance(data, np.ndarray) else numeric_array(name, data)
     if raw.size != math.prod(shape):
         raise BadRequest(
             f"input {name!r}: shape {list(shape)} needs {math.prod(shape)} values, "

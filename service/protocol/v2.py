@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 
 from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from service.protocol import simd
 from service.protocol.tensors import (
     array_from_bytes,
     array_from_data,
@@ -72,7 +73,11 @@ def decode_content(body: bytes, encoding: str | None, limit: int) -> bytes:
 def decode_infer_request(body: bytes, header_length: str | None) -> InferRequest:
     """Parse a V2 inference body; `header_length` is the Inference-Header-Content-Length value."""
     json_end = _json_length(body, header_length)
-    message = _load_object(body[:json_end] if json_end < len(body) else body)
+    # all JSON: simdjson's float data straight to numpy, else (binary chunks follow, or a
+    # body it cannot read exactly as orjson would) orjson, which also words every error
+    message = simd.load_message(body) if json_end == len(body) else None
+    if message is None:
+        message = _load_object(body[:json_end] if json_end < len(body) else body)
     inputs = _decode_inputs(message.get("inputs"), body, json_end)
     request_id = message.get("id")
     if request_id is not None and not isinstance(request_id, str):
