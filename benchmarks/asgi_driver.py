@@ -18,6 +18,8 @@ from service.app import create_app
 from service.config import Settings
 
 Message = dict[str, Any]
+Timings = dict[str, dict[str, float]]
+"""measure -> contender -> value (see app_micros)."""
 
 
 def request_scope(path: str, payload: Payload) -> Message:
@@ -57,28 +59,57 @@ async def one_request(app: Any, scope: Message, body: bytes) -> int:
     return status
 
 
-async def _drive(app: Any, cells: dict[str, tuple[str, Payload]], repeats: int) -> dict[str, float]:
-    out: dict[str, float] = {}
+def fast_paths(app: Any) -> Any:
+    """The app's outermost middleware that answers requests itself (UploadFastPath, with
+    InferFastPath inside it), once the app has served a request (Starlette builds the stack
+    then): driven directly, a request skips FastAPI's outer layers and the request context,
+    limits and body limit, so their cost is the whole app minus this."""
+    layer = app.middleware_stack
+    while layer is not None and not type(layer).__name__.endswith("FastPath"):
+        layer = getattr(layer, "app", None)
+    return layer
+
+
+async def _timed(app: Any, scope: Message, body: bytes, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        await one_request(app, scope, body)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
+def _runs(app: Any) -> tuple[int, int]:
+    """(batches run, of them on the event loop) of every model so far."""
+    batchers = [mv.batcher for mv in app.state.registry.versions() if mv.batcher is not None]
+    return sum(b.runs for b in batchers), sum(b.inline_runs for b in batchers)
+
+
+async def _drive(app: Any, cells: dict[str, tuple[str, Payload]], repeats: int) -> Timings:
+    out: Timings = {"whole": {}, "fast_paths": {}, "handed_off": {}}
     async with app.router.lifespan_context(app):
         for name, (path, payload) in cells.items():
             scope = request_scope(path, payload)
             if await one_request(app, scope, payload.body) != 200:
-                out[name] = float("nan")  # the route refused it: nothing meaningful to time
+                for column in out.values():  # the route refused it: nothing meaningful to time
+                    column[name] = float("nan")
                 continue
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                await one_request(app, scope, payload.body)
-                times.append(time.perf_counter() - start)
-            out[name] = statistics.median(times) * 1e6
+            before = _runs(app)
+            out["whole"][name] = await _timed(app, scope, payload.body, repeats)
+            runs, inline = (now - then for now, then in zip(_runs(app), before, strict=True))
+            out["handed_off"][name] = (runs - inline) / runs if runs else 0.0
+            inner, inner_scope = fast_paths(app), {**scope, "app": app}  # as the outer ones set
+            out["fast_paths"][name] = await _timed(inner, inner_scope, payload.body, repeats)
     return out
 
 
 def app_micros(
     models_dir: Path, threads: Threads, cells: dict[str, tuple[str, Payload]], repeats: int = 500
-) -> dict[str, float]:
-    """Median microseconds per request of the whole app, per contender; its JSON log lines go
-    to /dev/null (written, so their cost counts, but not shown)."""
+) -> Timings:
+    """Per contender: "whole", median microseconds per request of the whole app; "fast_paths",
+    of the same requests driven from the fast paths inward; "handed_off", the share of the
+    whole app's batches that ran in a worker thread (0: every one on the loop). Its JSON log
+    lines go to /dev/null (written, so their cost counts, but not shown)."""
     settings = Settings(
         models_dir=models_dir,
         intra_op_num_threads=threads.intra_op,
