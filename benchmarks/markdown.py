@@ -117,11 +117,15 @@ def overload_table(row: Row | None) -> list[str]:
     """What a client saw while wrk held 1,000 connections on one worker."""
     if row is None:
         return ["(not measured in this run)"]
+    admitted = row.get("server_side", {}).get("admitted", {}).get("n", float("nan"))
     lines = [
         f"wrk c={row['connections']} for {row['seconds']:.0f} s, V2 binary, one worker: "
         f"{row['wrk_rps']:.0f} req/s, p99 {row['wrk_p99_ms']:.1f} ms, {row['wrk_non_2xx']} "
         f"non-2xx answers, {row['socket_errors']} socket errors, server CPU "
-        f"{row['cpu_us']:.0f} us/request. Probes, one request at a time beside it:",
+        f"{row['cpu_us']:.0f} us/request; {admitted / row['seconds']:.0f} admitted answers/s. "
+        "wrk retries a 503 at once, so its p99 includes the up to 1 s nnserve leaves a refused "
+        "connection unread (NNSERVE_REFUSED_HOLD_S); the infer probes wait the Retry-After "
+        "they are told. Probes, one request at a time beside it:",
         "",
         "| probe | answers | p50 ms | p99 ms | slowest ms |",
         "|---|--:|--:|--:|--:|",
