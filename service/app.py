@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from service.asgi.fastpath import InferFastPath
+from service.asgi.fastpath import InferEntranceApp, InferFastPath
 from service.asgi.limits import ConnectionCap, InferAdmission
 from service.asgi.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from service.asgi.probes import probe_serving
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing is loaded until the lifespan starts."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
-    app = FastAPI(
+    app = InferEntranceApp(
         title="nnserve",
         version=version(),
         description="ONNX models served by onnxruntime: image /predict, V2 inference, v1 JSON.",

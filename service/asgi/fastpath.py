@@ -12,18 +12,28 @@ in tests/service/asgi/test_fastpath.py compares status, headers and body with th
 Limits, logs and metrics wrap it as they wrap the routes (it is the innermost middleware).
 Only POSTs whose path ends in /infer are matched at all; everything else, /docs included,
 goes to the routes.
+
+`InferEntranceApp` is the FastAPI app whose POSTs to /infer enter its middleware at the request
+context, past FastAPI's own three outer layers (ServerErrorMiddleware, whose last-resort 500 the
+request context gives already, the telemetry layer, switched off, and the app body limit, unset):
+the same middleware instances, so every count and cap is shared with the other requests.
+Measured in-process, whole app, blocks alternating between the two ways in (load1 4.3-5.3):
+V2 binary c=8 94.7 -> 89.3 us CPU per request (cheaper in 30 of 40 blocks), JSON c=8 124.9 ->
+122.0 (28 of 40); at c=1 3-4 us, within the noise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service import dataplane
+from service.asgi.middleware import RequestContextMiddleware
 from service.asgi.responses import domain_error_response
 from service.errors import NNServeError
 from service.protocol.v2 import HEADER_LENGTH
@@ -31,6 +41,39 @@ from service.runtime.registry import Registry
 
 _ENCODING = b"content-encoding"
 _HEADER_LENGTH = HEADER_LENGTH.encode()
+
+
+class InferEntranceApp(FastAPI):
+    """FastAPI, its V2 infer requests entering the middleware at the request context."""
+
+    entered: tuple[ASGIApp, ASGIApp] | None = None
+    """(the middleware stack, its request context layer) once the stack is built."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        infer = scope["type"] == "http" and scope["method"] == "POST"
+        if infer and scope["path"].endswith("/infer"):
+            entrance = self.entrance()
+            if entrance is not None:
+                if self.root_path:  # as FastAPI.__call__ sets it
+                    scope["root_path"] = self.root_path
+                scope["app"] = self  # as Starlette.__call__ sets it
+                await entrance(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def entrance(self) -> ASGIApp | None:
+        """The request context layer of the built middleware stack (None without one)."""
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        stack = self.middleware_stack
+        if self.entered is None or self.entered[0] is not stack:
+            layer: ASGIApp | None = stack
+            while layer is not None and not isinstance(layer, RequestContextMiddleware):
+                layer = getattr(layer, "app", None)
+            if layer is None:
+                return None
+            self.entered = (stack, layer)
+        return self.entered[1]
 
 
 class InferFastPath:

@@ -16,8 +16,10 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from service import dataplane
 from service.app import create_app
-from service.asgi.fastpath import InferFastPath
+from service.asgi.fastpath import InferEntranceApp, InferFastPath
+from service.asgi.middleware import RequestContextMiddleware
 from service.config import Settings
 from tests.service.asgi.parity import assert_same_answer
 
@@ -165,3 +167,28 @@ def test_the_fast_path_holds_both_infer_routes(models_dir: Path) -> None:
         "/v2/models/{name}/infer",
         "/v2/models/{name}/versions/{version}/infer",
     ]
+
+
+@pytest.mark.parametrize("case", sorted(REQUESTS))
+def test_infer_requests_entering_at_the_request_context_answer_as_through_fastapi(
+    clients: dict[bool, TestClient], case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = clients[True].app
+    assert isinstance(app, InferEntranceApp)
+    entered = send(clients[True], case)
+    assert isinstance(app.entrance(), RequestContextMiddleware)  # found in the built stack
+    monkeypatch.setattr(InferEntranceApp, "entrance", lambda self: None)  # FastAPI's way in
+    assert_same_answer(entered, send(clients[True], case))
+
+
+def test_an_unexpected_error_past_the_entrance_is_a_json_500_with_its_request_id(
+    clients: dict[bool, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(dataplane, "infer_bytes", broken)
+    _, path, body, headers = REQUESTS["json"]
+    answer = clients[True].post(path, content=body, headers={**headers, "x-request-id": "r-500"})
+    assert (answer.status_code, answer.json()) == (500, {"error": "internal error"})
+    assert answer.headers["x-request-id"] == "r-500"
