@@ -21,6 +21,9 @@ from service.config import Settings
 from tests.servers import free_port
 
 HOLD_S = 0.6
+LEAST_S = HOLD_S / 2 - 0.05
+"""The least a client measures: half the hold, less the answer's way to it (the hold starts as
+the server finishes the answer, the client's clock when it has read it)."""
 Client = Callable[[int, uvicorn.Server], Awaitable[Any]]
 
 
@@ -89,7 +92,7 @@ def test_a_refused_upload_is_discarded_in_step_and_the_next_request_answered_aft
         await writer.drain()  # the rest of the upload goes in as the hold ends
         writer.write(request("/next", b"abc"))
         assert await read_answer(reader) == (200, b"answer to /next")
-        assert loop.time() - refused_at >= HOLD_S / 2
+        assert loop.time() - refused_at >= LEAST_S
         writer.close()
 
     serve(refusing_app, client)
@@ -199,7 +202,7 @@ def test_the_real_apps_refusal_holds_its_connection() -> None:
         fresh_at = loop.time() - refused_at
         assert (await read_answer(held_r))[0] == 200
         held_at = loop.time() - refused_at
-        assert held_at >= HOLD_S / 2 and fresh_at < held_at  # order, not a speed: load-proof
+        assert held_at >= LEAST_S and fresh_at < held_at  # order, not a speed: load-proof
         slow_w.write(image[100:])
         assert (await read_answer(slow_r))[0] == 200
         for _, writer in streams:
