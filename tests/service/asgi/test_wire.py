@@ -170,5 +170,5 @@ def test_a_refused_connection_is_left_unread_for_the_hold_and_no_other() -> None
     """A client that retries at once waits at least half the hold (the spread's least) for
     its next answer, while a connection that asked later is answered first."""
     again, other = serve(OneWriteHttpToolsProtocol, refused_then_asked_again)
-    assert again >= HOLD_S / 2
+    assert again >= HOLD_S / 2 - 0.05  # the hold starts as the answer leaves, not as it lands
     assert other < again
