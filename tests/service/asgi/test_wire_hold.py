@@ -175,7 +175,9 @@ def test_the_hold_is_under_uvicorns_keep_alive_timeout() -> None:
     it shorter, a held client's retry would be closed on unanswered."""
     longest = Settings.model_fields["refused_hold_s"].metadata
     bound = max(getattr(item, "le", 0.0) or 0.0 for item in longest)
-    assert 0 < bound < uvicorn.Config(refusing_app).timeout_keep_alive
+    # log_config=None: building a Config with uvicorn's logging set-up reconfigures logging
+    # for the rest of the test process (later caplog tests then miss records)
+    assert 0 < bound < uvicorn.Config(refusing_app, log_config=None).timeout_keep_alive
 
 
 def test_the_real_apps_refusal_holds_its_connection() -> None:
