@@ -62,8 +62,9 @@ def stroke_thickness(mask: Mask) -> float:
     inner[:-1] &= mask[1:]
     inner[:, 1:] &= mask[:, :-1]
     inner[:, :-1] &= mask[:, 1:]
-    edge = np.count_nonzero(mask) - np.count_nonzero(inner)
-    return 2.0 * float(np.count_nonzero(mask)) / max(float(edge), 1.0)
+    area = np.count_nonzero(mask)
+    edge = area - np.count_nonzero(inner)
+    return 2.0 * float(area) / max(float(edge), 1.0)
 
 
 def part(digit: Digit, start: int, stop: int) -> Digit:
